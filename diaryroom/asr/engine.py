@@ -1,0 +1,286 @@
+"""Speech recognition engines behind one small interface.
+
+``faster-whisper`` (CTranslate2, int8 on CPU) is the default and ships with its models.
+``openai-whisper`` (PyTorch) is optional: the operator installs the package and supplies a
+local ``.pt`` checkpoint. Neither engine ever downloads anything here.
+
+The heavy libraries are imported when a transcriber is built, not when this module is
+imported, so the web app can use the types without loading CTranslate2 or torch.
+"""
+from __future__ import annotations
+
+import functools
+import os
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from diaryroom.errors import ConfigError, TranscriptionError
+
+from .models import MODEL_FILES, model_path
+from .types import Segment, Transcript, Word
+
+ProgressCallback = Callable[[float], None]
+
+ENGINES = ("faster-whisper", "openai-whisper")
+
+# hard-coded audio hyperparameters, as in whisper/audio.py
+SAMPLE_RATE = 16000  # Hz; both engines resample every input to this
+CHUNK_LENGTH = 30  # seconds of audio the encoder sees at once (language detection window)
+
+DEFAULT_BEAM_SIZE = 5  # hypotheses kept per decoding step
+DEFAULT_COMPUTE_TYPE = "int8"  # CTranslate2 weight type on CPU: ~4x smaller than float32
+DEFAULT_CPU_THREADS = 0  # intra-op threads per transcription; 0 = CTranslate2 default (4)
+
+PROGRESS_DONE = 1.0  # fraction reported once the whole file has been transcribed
+
+
+@runtime_checkable
+class Transcriber(Protocol):
+    def transcribe(
+        self,
+        audio_path: str | Path,
+        *,
+        on_progress: ProgressCallback | None = None,
+        language: str | None = None,
+    ) -> Transcript:
+        """Transcribe a whole file; ``on_progress`` gets fractions 0..1, ending with 1.0."""
+        ...
+
+
+def _clamp(fraction: float) -> float:
+    return min(1.0, max(0.0, fraction))
+
+
+class FasterWhisperTranscriber:
+    """faster-whisper on CPU. One instance may be shared by several worker threads."""
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        *,
+        cpu_threads: int = DEFAULT_CPU_THREADS,
+        compute_type: str = DEFAULT_COMPUTE_TYPE,
+        beam_size: int = DEFAULT_BEAM_SIZE,
+    ):
+        self.model_dir = Path(model_dir)
+        # faster-whisper treats a path that is not a directory as a Hub model id and would
+        # download it, and fetches a tokenizer.json it cannot find: refuse both up front.
+        missing = [n for n in MODEL_FILES if not (self.model_dir / n).is_file()]
+        if missing:
+            raise ConfigError(
+                f"Whisper model directory {self.model_dir} lacks {', '.join(missing)}")
+        self.beam_size = beam_size
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as e:  # pragma: no cover - it is a hard dependency
+            raise ConfigError("faster-whisper is not installed; run `pip install "
+                              "faster-whisper` or reinstall diaryroom") from e
+        try:
+            self._model = WhisperModel(
+                str(self.model_dir),
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=cpu_threads,
+                local_files_only=True,
+            )
+        except (RuntimeError, ValueError, OSError) as e:
+            raise ConfigError(f"could not load the Whisper model in {self.model_dir}: {e}") from e
+        self.multilingual: bool = bool(self._model.model.is_multilingual)
+
+    def __repr__(self) -> str:
+        return f"FasterWhisperTranscriber({str(self.model_dir)!r}, beam_size={self.beam_size})"
+
+    def transcribe(
+        self,
+        audio_path: str | Path,
+        *,
+        on_progress: ProgressCallback | None = None,
+        language: str | None = None,
+    ) -> Transcript:
+        import av  # faster-whisper's decoder; its errors are what a bad upload raises
+
+        decode_errors = (av.error.FFmpegError, OSError, RuntimeError, ValueError)
+        path = str(audio_path)
+        name = Path(path).name
+        if not self.multilingual:
+            language = "en"  # English-only (.en) model: never detect, never anything else
+        try:
+            segments, info = self._model.transcribe(
+                path,
+                language=language,
+                beam_size=self.beam_size,
+                word_timestamps=True,
+                vad_filter=True,
+            )
+        except decode_errors as e:
+            raise TranscriptionError(f"could not decode audio file {name}: {e}") from e
+        duration = float(info.duration)
+        if duration <= 0:
+            raise TranscriptionError(f"audio file {name} contains no audio")
+
+        # `segments` is a lazy generator: the real decoding happens while we iterate, so it
+        # must be consumed here, inside the error handling, not by the caller.
+        result: list[Segment] = []
+        progress = 0.0
+        iterator = iter(segments)
+        try:
+            while True:
+                try:
+                    seg = next(iterator)
+                except StopIteration:
+                    break
+                except decode_errors as e:
+                    raise TranscriptionError(f"could not transcribe {name}: {e}") from e
+                result.append(_segment(seg.start, seg.end, seg.text,
+                                       ((w.start, w.end, w.word, w.probability)
+                                        for w in seg.words or ())))
+                if on_progress is not None:
+                    progress = max(progress, _clamp(float(seg.end) / duration))
+                    on_progress(progress)
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        if on_progress is not None:
+            on_progress(PROGRESS_DONE)
+        return Transcript(
+            language=str(info.language),
+            language_probability=float(info.language_probability),
+            duration=duration,
+            segments=tuple(result),
+        )
+
+
+def _segment(start: Any, end: Any, text: Any,
+             words: Iterable[tuple[Any, Any, Any, Any]]) -> Segment:
+    """A Segment with plain Python types (engines hand back numpy scalars)."""
+    return Segment(
+        start=float(start),
+        end=float(end),
+        text=str(text),
+        words=tuple(Word(start=float(s), end=float(e), text=str(t), probability=float(p))
+                    for s, e, t, p in words),
+    )
+
+
+class OpenAIWhisperTranscriber:
+    """The reference ``openai-whisper`` implementation on CPU, from a local checkpoint.
+
+    openai-whisper has no per-segment callback, so progress is reported as 0.0 at the start
+    and 1.0 at the end. Its decoder installs hooks on the shared model while it runs, so
+    calls are serialised with a lock.
+    """
+
+    def __init__(self, checkpoint_path: str | Path | None):
+        if not checkpoint_path:
+            raise ConfigError("DIARYROOM_ASR_CHECKPOINT must name a local openai-whisper .pt "
+                              "checkpoint when DIARYROOM_ASR_ENGINE=openai-whisper")
+        # Absolute, so whisper.load_model can never mistake it for a model name to download.
+        checkpoint = Path(checkpoint_path).expanduser().resolve()
+        if not checkpoint.is_file():
+            raise ConfigError(f"DIARYROOM_ASR_CHECKPOINT {str(checkpoint)!r} does not exist; "
+                              "point it at a local openai-whisper .pt file")
+        try:
+            import whisper
+        except ImportError:
+            raise ConfigError(
+                "DIARYROOM_ASR_ENGINE=openai-whisper needs the openai-whisper package; run "
+                "`pip install 'diaryroom[openai-whisper]'` or use faster-whisper") from None
+        self.checkpoint = checkpoint
+        self._whisper = whisper
+        try:
+            self._model = whisper.load_model(str(checkpoint), device="cpu")
+        except Exception as e:  # torch raises many types for a bad file
+            raise ConfigError(f"could not load openai-whisper checkpoint {checkpoint}: {e}") from e
+        self.multilingual = bool(self._model.is_multilingual)
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"OpenAIWhisperTranscriber({str(self.checkpoint)!r})"
+
+    def transcribe(
+        self,
+        audio_path: str | Path,
+        *,
+        on_progress: ProgressCallback | None = None,
+        language: str | None = None,
+    ) -> Transcript:
+        whisper = self._whisper
+        name = Path(audio_path).name
+        if on_progress is not None:
+            on_progress(0.0)
+        if not self.multilingual:
+            language = "en"
+        with self._lock:
+            try:
+                audio = whisper.load_audio(str(audio_path), sr=SAMPLE_RATE)  # runs ffmpeg
+            except (RuntimeError, OSError) as e:
+                raise TranscriptionError(f"could not decode audio file {name}: {e}") from e
+            duration = len(audio) / SAMPLE_RATE
+            if duration <= 0:
+                raise TranscriptionError(f"audio file {name} contains no audio")
+            try:
+                probability = 1.0
+                if language is None:
+                    mel = whisper.log_mel_spectrogram(
+                        whisper.pad_or_trim(audio, CHUNK_LENGTH * SAMPLE_RATE),
+                        n_mels=self._model.dims.n_mels,
+                    ).to(self._model.device)
+                    _, probs = self._model.detect_language(mel)
+                    language = max(probs, key=probs.get)
+                    probability = float(probs[language])
+                result = self._model.transcribe(
+                    audio, language=language, word_timestamps=True, fp16=False, verbose=None)
+            except (RuntimeError, ValueError) as e:
+                raise TranscriptionError(f"could not transcribe {name}: {e}") from e
+        segments = tuple(
+            _segment(s["start"], s["end"], s["text"],
+                     ((w["start"], w["end"], w["word"], w["probability"])
+                      for w in s.get("words") or ()))
+            for s in result["segments"]
+        )
+        if on_progress is not None:
+            on_progress(PROGRESS_DONE)
+        return Transcript(language=str(result.get("language") or language),
+                          language_probability=probability, duration=float(duration),
+                          segments=segments)
+
+
+_build_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=None)
+def _build(engine: str, model: str, data_dir: str, checkpoint: str | None,
+           threads: int) -> Transcriber:
+    if engine == "faster-whisper":
+        return FasterWhisperTranscriber(model_path(model, data_dir), cpu_threads=threads)
+    if engine == "openai-whisper":
+        return OpenAIWhisperTranscriber(checkpoint)
+    raise ConfigError(f"DIARYROOM_ASR_ENGINE must be one of {', '.join(ENGINES)}, "
+                      f"not {engine!r}")
+
+
+def build_transcriber(
+    engine: str,
+    model: str,
+    data_dir: str | Path,
+    *,
+    checkpoint: str | Path | None = None,
+    threads: int = 0,
+) -> Transcriber:
+    """The process-wide transcriber for these settings, loaded on first use.
+
+    Loading a model takes seconds and hundreds of MB, so each distinct combination of
+    arguments is built once (``functools.lru_cache``) and shared by all worker threads.
+    ``model`` and ``threads`` apply to faster-whisper; openai-whisper uses ``checkpoint``.
+    """
+    key_dir = os.path.abspath(os.fspath(data_dir))
+    key_checkpoint = os.path.abspath(os.fspath(checkpoint)) if checkpoint else None
+    with _build_lock:  # two threads starting together must not load two copies
+        return _build(engine, model, key_dir, key_checkpoint, int(threads))
+
+
+build_transcriber.cache_clear = _build.cache_clear  # type: ignore[attr-defined]
+build_transcriber.cache_info = _build.cache_info  # type: ignore[attr-defined]

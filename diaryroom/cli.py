@@ -1,0 +1,170 @@
+"""The ``diaryroom`` command. Errors are one clear line and exit code 2, never a traceback."""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from . import accounts, create_app, database, jobs
+from .adapters import get_storage
+from .domain.roles import Role
+from .errors import DiaryRoomError
+from .media import ffmpeg_available
+
+ROLE_NAMES = [r.value for r in Role]
+
+
+def _preflight(*, queue: bool = True) -> None:
+    """Check every configured component before starting, one clear line each."""
+    ffmpeg_available()
+    database.check(current_app)
+    get_storage().check()
+    if queue:
+        jobs.runtime().check()
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
+             add_version_option=False)
+def cli() -> None:
+    """Diary Room: record, anonymise and share lived-experience voices safely."""
+
+
+@cli.command()
+@click.option("--admin-email", default="admin@diaryroom.local", show_default=True,
+              help="Email of the first admin account, created if there is none.")
+@with_appcontext
+def init(admin_email: str) -> None:
+    """Create or upgrade the database, the organisation and a first admin."""
+    from flask_migrate import upgrade
+
+    from . import tenancy
+    upgrade()
+    org = accounts.default_organisation(current_app.config["ORG_NAME"])
+    with tenancy.unscoped():
+        has_admin = any(u.role == Role.ADMIN.value for u in accounts.list_users())
+    if has_admin:
+        click.echo("Database is up to date; an admin account already exists.")
+        return
+    user, password = accounts.create_user(org.id, admin_email, Role.ADMIN)
+    click.echo(f"Created admin {user.email} with one-time password: {password}")
+    click.echo("Sign in and choose your own password; this one is not shown again.")
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--workers/--no-workers", default=None,
+              help="Run job workers inside this process (default: yes unless the queue is Redis).")
+@with_appcontext
+def serve(host: str, port: int, workers: bool | None) -> None:
+    """Serve the app (waitress) with embedded job workers."""
+    from waitress import serve as waitress_serve
+    app = current_app._get_current_object()
+    _preflight()
+    embedded = None
+    if workers is None:
+        workers = not jobs.runtime(app).uses_redis
+    if workers:
+        embedded = jobs.EmbeddedWorkers(app, app.config["WORKERS"])
+        embedded.start()
+    click.echo(f"Diary Room on http://{host}:{port}/ "
+               f"({'with' if workers else 'without'} embedded workers)")
+    try:
+        waitress_serve(app, host=host, port=port, threads=8, ident="diaryroom")
+    finally:
+        if embedded:
+            embedded.shutdown()
+
+
+@cli.command()
+@click.option("--threads", default=None, type=int, help="Worker threads (DIARYROOM_WORKERS).")
+@with_appcontext
+def worker(threads: int | None) -> None:
+    """Run a job worker (scale out with Redis: DIARYROOM_QUEUE_URL=redis://...)."""
+    app = current_app._get_current_object()
+    _preflight()
+    click.echo(f"Diary Room worker on {app.config['QUEUE_URL'].split('@')[-1]}")
+    jobs.run_consumer(app, threads or app.config["WORKERS"])
+
+
+@cli.group()
+def users() -> None:
+    """Manage staff, co-host and panel accounts."""
+
+
+@users.command("add")
+@click.argument("email")
+@click.option("--role", type=click.Choice(ROLE_NAMES), required=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+@with_appcontext
+def users_add(email: str, role: str, password_stdin: bool) -> None:
+    """Add an account; prints a one-time password unless one is given on stdin."""
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else None
+    org = accounts.default_organisation(current_app.config["ORG_NAME"])
+    user, generated = accounts.create_user(org.id, email, role, password)
+    click.echo(f"Added {user.email} ({user.role}).")
+    if generated:
+        click.echo(f"One-time password: {generated}")
+
+
+@cli.group()
+def kiosk() -> None:
+    """Pair kiosk devices."""
+
+
+@kiosk.command("pair")
+@click.argument("name")
+@with_appcontext
+def kiosk_pair(name: str) -> None:
+    """Pair a kiosk: prints its token and the link to open on the device."""
+    org = accounts.default_organisation(current_app.config["ORG_NAME"])
+    row, token = accounts.pair_kiosk(org.id, name)
+    click.echo(f"Kiosk {row.name!r} paired. Token (shown once): {token}")
+    click.echo(f"Open on the device: {current_app.config['BASE_URL']}/kiosk/pair#token={token}")
+
+
+@cli.group()
+def token() -> None:
+    """Personal API tokens."""
+
+
+@token.command("create")
+@click.argument("email")
+@click.option("--name", default="command line", show_default=True)
+@with_appcontext
+def token_create(email: str, name: str) -> None:
+    """Create an API token for an account and print it (shown once)."""
+    _, value = accounts.issue_api_token(accounts.find_user(email), name)
+    click.echo(value)
+
+
+@cli.command("sweep")
+@with_appcontext
+def sweep_command() -> None:
+    """Re-queue jobs whose worker died (workers also do this on their own)."""
+    click.echo(json.dumps({"requeued": jobs.sweep(current_app._get_current_object())}))
+
+
+def main() -> None:
+    logging.basicConfig(level=os.environ.get("DIARYROOM_LOG_LEVEL", "INFO"),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "huey"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except DiaryRoomError as e:
+        click.echo(f"diaryroom: {e}", err=True)
+        sys.exit(2)
+    except PermissionError as e:
+        click.echo(f"diaryroom: {e}", err=True)
+        sys.exit(2)

@@ -1,0 +1,183 @@
+"""Settings from DIARYROOM_* environment variables, validated once when the app is made.
+
+Nothing here runs at import time: ``Config()`` reads the environment it is given, so
+tests and the CLI can build as many differently configured apps as they like.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+from urllib.parse import urlparse
+
+from .errors import ConfigError
+
+PREFIX = "DIARYROOM_"
+ASR_MODELS = ("base", "tiny.en")
+ASR_ENGINES = ("faster-whisper", "openai-whisper")
+ADDRESSING_STYLES = ("auto", "path", "virtual")
+
+# Every variable we understand. An unknown DIARYROOM_* name is almost always a typo that
+# would silently fall back to a default, so it is an error instead.
+KNOWN = {
+    "SECRET_KEY", "DATA_DIR", "DATABASE_URL", "STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION",
+    "S3_ADDRESSING_STYLE", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_MULTIPART_MB",
+    "QUEUE_URL", "WORKERS", "JOB_MAX_ATTEMPTS", "JOB_STALE_SECONDS", "SWEEP_INTERVAL",
+    "ASR_MODEL", "ASR_ENGINE", "ASR_CHECKPOINT", "ASR_THREADS", "RATELIMIT_STORAGE_URL",
+    "LOGIN_RATE_LIMIT", "COOKIE_SECURE", "MAX_UPLOAD_MB", "BASE_URL", "ORG_NAME",
+    "TEST_DATABASE_URL", "LOG_LEVEL",
+}
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{PREFIX}{name} must be at least {minimum}, not {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(PREFIX + name)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{PREFIX}{name} must be true or false, not {raw!r}")
+
+
+def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = env.get(PREFIX + name) or default
+    if value not in choices:
+        raise ConfigError(f"{PREFIX}{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
+    """The env var wins; otherwise a key generated once and kept beside the data (mode 600).
+
+    A one-laptop install should not need the operator to invent a secret, but restarting
+    must not sign everybody out, so the generated key is persisted.
+    """
+    if env.get(PREFIX + "SECRET_KEY"):
+        return env[PREFIX + "SECRET_KEY"]
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+class Config:
+    """Production settings, read from ``environ`` (``os.environ`` by default)."""
+
+    TESTING = False
+
+    def __init__(self, environ: Mapping[str, str] | None = None):
+        env = dict(os.environ if environ is None else environ)
+        unknown = sorted(k for k in env if k.startswith(PREFIX) and k[len(PREFIX):] not in KNOWN)
+        if unknown:
+            raise ConfigError(f"unknown setting {unknown[0]} (check the spelling; see README)")
+
+        data_dir = Path(env.get(PREFIX + "DATA_DIR") or "instance").resolve()
+        self.DATA_DIR = str(data_dir)
+        self.SECRET_KEY = _secret_key(env, data_dir)
+
+        self.SQLALCHEMY_DATABASE_URI = (
+            env.get(PREFIX + "DATABASE_URL") or f"sqlite:///{data_dir / 'diaryroom.db'}"
+        )
+        scheme = urlparse(self.SQLALCHEMY_DATABASE_URI).scheme.split("+")[0]
+        if scheme == "postgres":  # Heroku-style URLs; SQLAlchemy 2 wants postgresql
+            self.SQLALCHEMY_DATABASE_URI = self.SQLALCHEMY_DATABASE_URI.replace(
+                "postgres://", "postgresql+psycopg://", 1)
+        elif scheme == "postgresql" and "+" not in urlparse(self.SQLALCHEMY_DATABASE_URI).scheme:
+            self.SQLALCHEMY_DATABASE_URI = self.SQLALCHEMY_DATABASE_URI.replace(
+                "postgresql://", "postgresql+psycopg://", 1)
+        elif scheme not in ("sqlite", "postgresql", "postgres"):
+            raise ConfigError(
+                f"{PREFIX}DATABASE_URL must be a sqlite:// or postgresql:// URL, not {scheme!r}")
+
+        self.STORAGE_URL = env.get(PREFIX + "STORAGE_URL") or f"file://{data_dir / 'media'}"
+        if urlparse(self.STORAGE_URL).scheme not in ("file", "s3"):
+            raise ConfigError(f"{PREFIX}STORAGE_URL must start with file:// or s3://")
+        self.S3_ENDPOINT_URL = env.get(PREFIX + "S3_ENDPOINT_URL") or None
+        self.S3_REGION = env.get(PREFIX + "S3_REGION") or "us-east-1"
+        self.S3_ADDRESSING_STYLE = _choice(env, "S3_ADDRESSING_STYLE", ADDRESSING_STYLES, "auto")
+        self.S3_ACCESS_KEY_ID = env.get(PREFIX + "S3_ACCESS_KEY_ID") or None
+        self.S3_SECRET_ACCESS_KEY = env.get(PREFIX + "S3_SECRET_ACCESS_KEY") or None
+        self.S3_MULTIPART_MB = _int(env, "S3_MULTIPART_MB", 8, minimum=5)
+
+        self.QUEUE_URL = env.get(PREFIX + "QUEUE_URL") or f"sqlite://{data_dir / 'queue.db'}"
+        if urlparse(self.QUEUE_URL).scheme not in ("sqlite", "redis", "rediss", "memory"):
+            raise ConfigError(f"{PREFIX}QUEUE_URL must be sqlite://PATH or redis://HOST:PORT/DB")
+        self.WORKERS = _int(env, "WORKERS", 2, minimum=1)
+        self.JOB_MAX_ATTEMPTS = _int(env, "JOB_MAX_ATTEMPTS", 3, minimum=1)
+        self.JOB_STALE_SECONDS = _int(env, "JOB_STALE_SECONDS", 300, minimum=1)
+        self.SWEEP_INTERVAL = _int(env, "SWEEP_INTERVAL", 30, minimum=1)
+
+        self.ASR_MODEL = _choice(env, "ASR_MODEL", ASR_MODELS, "base")
+        self.ASR_ENGINE = _choice(env, "ASR_ENGINE", ASR_ENGINES, "faster-whisper")
+        self.ASR_CHECKPOINT = env.get(PREFIX + "ASR_CHECKPOINT") or None
+        if self.ASR_ENGINE == "openai-whisper" and not self.ASR_CHECKPOINT:
+            raise ConfigError(
+                f"{PREFIX}ASR_ENGINE=openai-whisper needs {PREFIX}ASR_CHECKPOINT, the path of a "
+                "Whisper .pt checkpoint you supply (nothing is downloaded)")
+        self.ASR_THREADS = _int(env, "ASR_THREADS", 0)
+
+        default_limits = "memory://"
+        if urlparse(self.QUEUE_URL).scheme in ("redis", "rediss"):
+            default_limits = self.QUEUE_URL  # share counters between web processes
+        self.RATELIMIT_STORAGE_URI = env.get(PREFIX + "RATELIMIT_STORAGE_URL") or default_limits
+        self.LOGIN_RATE_LIMIT = env.get(PREFIX + "LOGIN_RATE_LIMIT") or "10 per minute"
+
+        secure = _bool(env, "COOKIE_SECURE", True)
+        self.SESSION_COOKIE_SECURE = secure
+        self.REMEMBER_COOKIE_SECURE = secure
+        self.SESSION_COOKIE_HTTPONLY = True
+        self.SESSION_COOKIE_SAMESITE = "Lax"
+        self.PERMANENT_SESSION_LIFETIME = 8 * 3600  # seconds: one working day
+        self.MAX_CONTENT_LENGTH = _int(env, "MAX_UPLOAD_MB", 500, minimum=1) * 1024 * 1024
+        self.BASE_URL = (env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
+        self.ORG_NAME = env.get(PREFIX + "ORG_NAME") or "Our service"
+        self.LOG_LEVEL = env.get(PREFIX + "LOG_LEVEL") or "INFO"
+
+        self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+        self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires
+        self.RUN_EMBEDDED_WORKERS = False  # `diaryroom serve` turns this on
+
+
+class TestConfig(Config):
+    """Settings for the test suite: an isolated data dir, the tiny model, an in-memory
+    queue drained by the test itself. Only DIARYROOM_TEST_DATABASE_URL is read from the
+    environment (to run the suite on PostgreSQL); everything else is explicit."""
+
+    TESTING = True
+
+    def __init__(self, data_dir: str | Path, **overrides: str):
+        env = {
+            PREFIX + "DATA_DIR": str(data_dir),
+            PREFIX + "SECRET_KEY": "test-secret-key-not-for-production",
+            PREFIX + "ASR_MODEL": "tiny.en",
+            PREFIX + "COOKIE_SECURE": "false",
+            PREFIX + "QUEUE_URL": "memory://",
+            PREFIX + "JOB_STALE_SECONDS": "5",
+            PREFIX + "SWEEP_INTERVAL": "1",
+        }
+        if os.environ.get(PREFIX + "TEST_DATABASE_URL"):
+            env[PREFIX + "DATABASE_URL"] = os.environ[PREFIX + "TEST_DATABASE_URL"]
+        env.update({PREFIX + k: str(v) for k, v in overrides.items()})
+        super().__init__(env)
+        self.RATELIMIT_STORAGE_URI = "memory://"

@@ -1,0 +1,54 @@
+"""Database wiring: SQLite pragmas for the embedded default, migrations, tenancy."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event, text
+from sqlalchemy.engine import Engine
+
+from . import tenancy
+from .errors import ComponentUnavailable
+from .extensions import db, migrate
+
+MIGRATIONS = str(Path(__file__).resolve().parent.parent / "migrations")
+SQLITE_BUSY_MS = 30_000  # wait this long for a lock before failing; workers share the file
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    # WAL lets the web app read while a worker writes; foreign keys are off by default.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def init_app(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
+    tenancy.install()
+    with app.app_context():
+        engine: Engine = db.engine
+        if engine.dialect.name == "sqlite" and not event.contains(
+                engine, "connect", _sqlite_pragmas):
+            event.listen(engine, "connect", _sqlite_pragmas)
+
+
+def check(app: Flask) -> None:
+    """Fail with one clear line if the database is unreachable or not migrated."""
+    with app.app_context():
+        try:
+            with db.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                has_version = db.engine.dialect.has_table(conn, "alembic_version")
+        except Exception as e:
+            raise ComponentUnavailable(
+                f"database at DIARYROOM_DATABASE_URL is not reachable: {e.__class__.__name__}"
+            ) from None
+        if not has_version:
+            raise ComponentUnavailable("the database has no tables yet: run `diaryroom init`")

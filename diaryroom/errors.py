@@ -1,0 +1,37 @@
+"""One exception family, with messages a staff member or operator can act on."""
+
+
+class DiaryRoomError(Exception):
+    """Base for every error the project raises on purpose."""
+
+
+class ConfigError(DiaryRoomError):
+    """A setting is missing, unknown or has a value we cannot use."""
+
+
+class ComponentUnavailable(DiaryRoomError):
+    """A configured component (ffmpeg, S3, Redis, database) cannot be reached."""
+
+
+class StorageError(DiaryRoomError):
+    """Media could not be stored, read or deleted."""
+
+
+class MediaError(DiaryRoomError):
+    """ffmpeg or ffprobe could not read a file."""
+
+
+class TranscriptionError(DiaryRoomError):
+    """Speech recognition could not produce a transcript."""
+
+
+class NotFound(DiaryRoomError):
+    """The thing asked for does not exist (or belongs to another organisation)."""
+
+
+class InvalidInput(DiaryRoomError):
+    """The request was understood but its content is not acceptable."""
+
+    def __init__(self, message: str, *, code: str = "invalid_input"):
+        super().__init__(message)
+        self.code = code

@@ -1,0 +1,155 @@
+"""Typed database rows. Every row that holds an organisation's data has ``org_id``
+(``OrgScoped``), and ``tenancy`` filters every ORM query by it in one place."""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .domain.roles import Role
+from .extensions import db
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def hash_token(token: str) -> str:
+    """Tokens are 256-bit random strings, so a fast hash is enough to store them safely."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class Organisation(db.Model):
+    __tablename__ = "organisations"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    slug: Mapped[str] = mapped_column(String(80), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class OrgScoped:
+    """Mixin for rows that belong to exactly one organisation."""
+
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
+
+
+class User(OrgScoped, db.Model):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Unique across the installation: sign-in happens before we know the organisation.
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    active: Mapped[bool] = mapped_column(default=True)
+    must_change_password: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+
+    # Flask-Login protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return self.active
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        return str(self.id)
+
+    @property
+    def role_enum(self) -> Role:
+        return Role(self.role)
+
+
+class ApiToken(OrgScoped, db.Model):
+    """A personal token for the JSON API, shown once and stored only as a hash."""
+
+    __tablename__ = "api_tokens"
+    PREFIX = "drp_"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    user: Mapped[User] = relationship()
+
+    @classmethod
+    def issue(cls, user: User, name: str) -> tuple[ApiToken, str]:
+        token = cls.PREFIX + secrets.token_urlsafe(32)
+        return cls(user_id=user.id, org_id=user.org_id, name=name,
+                   token_hash=hash_token(token)), token
+
+
+class Kiosk(OrgScoped, db.Model):
+    """A paired kiosk device. It authenticates with its own revocable token, never as staff."""
+
+    __tablename__ = "kiosks"
+    PREFIX = "drk_"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+    @classmethod
+    def pair(cls, org_id: int, name: str) -> tuple[Kiosk, str]:
+        token = cls.PREFIX + secrets.token_urlsafe(32)
+        return cls(org_id=org_id, name=name, token_hash=hash_token(token)), token
+
+
+class Entry(OrgScoped, db.Model):
+    """One diary-room recording (or written entry) and where it is in the pipeline."""
+
+    __tablename__ = "entries"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10), default="audio")
+    status: Mapped[str] = mapped_column(String(20), default="received", index=True)
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    consent: Mapped[dict[str, Any]] = mapped_column(JSON)
+    original_key: Mapped[str | None] = mapped_column(String(300))
+    original_sha256: Mapped[str | None] = mapped_column(String(64))
+    original_filename: Mapped[str | None] = mapped_column(String(200))
+    transcript_key: Mapped[str | None] = mapped_column(String(300))
+    language: Mapped[str | None] = mapped_column(String(10))
+    duration: Mapped[float | None]
+    kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Job(OrgScoped, db.Model):
+    """The durable record of a background job. The queue only carries its id."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    target_id: Mapped[int | None]
+    state: Mapped[str] = mapped_column(String(10), default="queued", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    progress: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str | None] = mapped_column(Text)
+    worker: Mapped[str | None] = mapped_column(String(120))
+    heartbeat_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    def to_api(self) -> dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "state": self.state,
+                "progress": self.progress, "error": self.error, "attempts": self.attempts}
+
