@@ -17,7 +17,9 @@ EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 def slugify(name: str) -> str:
-    """>>> slugify("St Mungo's  Outreach")
+    """A URL-safe name for an organisation.
+
+    >>> slugify("St Mungo's  Outreach")
     'st-mungo-s-outreach'
     """
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "org"

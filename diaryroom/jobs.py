@@ -134,13 +134,29 @@ def _claim(job_id: int, worker: str) -> bool:
     return result.rowcount == 1
 
 
-def _finish(job_id: int, **values: Any) -> None:
+def _finish(job_id: int, worker: str, **values: Any) -> bool:
+    """Record the end of this worker's attempt, unless the sweeper gave the job to
+    another worker meanwhile (this one stalled): then its result is not ours to write."""
     with db.engine.begin() as conn:
-        conn.execute(update(Job).where(Job.id == job_id).values(**values))
+        result = conn.execute(update(Job).where(
+            Job.id == job_id, Job.state == "running", Job.worker == worker).values(**values))
+    if result.rowcount != 1:
+        log.warning("job %s was taken over by another worker; discarding this attempt", job_id)
+    return result.rowcount == 1
+
+
+def _give_up(job: Job, message: str) -> None:
+    """The last attempt failed: let the handler leave its target in a clear state."""
+    on_failure = HANDLERS[job.kind].on_failure if job.kind in HANDLERS else None
+    if on_failure is not None:
+        with tenancy.as_org(job.org_id):
+            on_failure(job.target_id, message)
 
 
 def _heartbeat(job_id: int, app: Flask, stop: threading.Event) -> None:
-    while not stop.wait(HEARTBEAT_EVERY):
+    # Beat well inside JOB_STALE_SECONDS, or the sweeper re-queues a job that is running.
+    every = min(HEARTBEAT_EVERY, app.config["JOB_STALE_SECONDS"] / 3)
+    while not stop.wait(every):
         with app.app_context(), db.engine.begin() as conn:
             conn.execute(update(Job).where(Job.id == job_id, Job.state == "running")
                          .values(heartbeat_at=utcnow()))
@@ -153,52 +169,58 @@ def run_job(job_id: int, worker: str, rt: JobRuntime) -> None:
         return
     with tenancy.unscoped():
         job = db.session.get(Job, job_id)
-        kind, target_id, org_id, attempts = job.kind, job.target_id, job.org_id, job.attempts
-        db.session.rollback()
+        db.session.expunge(job)  # plain values from here on; the handler gets a fresh session
     stop = threading.Event()
     beat = threading.Thread(target=_heartbeat, args=(job_id, rt.app, stop), daemon=True)
     beat.start()
     try:
-        with tenancy.as_org(org_id):
-            HANDLERS[kind].run(JobContext(job_id, org_id), target_id)
-        _finish(job_id, state="done", progress=100, finished_at=utcnow(), error=None)
+        with tenancy.as_org(job.org_id):
+            HANDLERS[job.kind].run(JobContext(job_id, job.org_id), job.target_id)
+        _finish(job_id, worker, state="done", progress=100, finished_at=utcnow(), error=None)
     except Exception as e:
         db.session.rollback()
         message = f"{type(e).__name__}: {e}"[:2000]
-        log.warning("job %s (%s) attempt %s failed: %s", job_id, kind, attempts, message)
-        if attempts < rt.app.config["JOB_MAX_ATTEMPTS"]:
-            _finish(job_id, state="queued", error=message, heartbeat_at=utcnow())
-            rt.dispatch(job_id)
-        else:
-            _finish(job_id, state="failed", error=message, finished_at=utcnow())
-            on_failure = HANDLERS[kind].on_failure
-            if on_failure is not None:
-                with tenancy.as_org(org_id):
-                    on_failure(target_id, message)
+        log.warning("job %s (%s) attempt %s failed: %s", job_id, job.kind, job.attempts, message)
+        if job.attempts < rt.app.config["JOB_MAX_ATTEMPTS"]:
+            if _finish(job_id, worker, state="queued", error=message, heartbeat_at=utcnow()):
+                rt.dispatch(job_id)
+        elif _finish(job_id, worker, state="failed", error=message, finished_at=utcnow()):
+            _give_up(job, message)
     finally:
         stop.set()
         db.session.remove()
 
 
 def sweep(app: Flask) -> list[int]:
-    """Re-queue jobs whose worker stopped sending heartbeats, and re-send queued jobs
-    whose message may have been lost (a crash between commit and enqueue)."""
+    """Re-queue jobs whose worker stopped sending heartbeats (it died), and re-send queued
+    jobs whose message may have been lost (a crash between commit and enqueue). A job
+    whose worker died on every allowed attempt (say, a file that exhausts memory) is
+    failed instead, so it cannot take workers down for ever."""
     rt = runtime(app)
-    stale_before = utcnow() - timedelta(seconds=app.config["JOB_STALE_SECONDS"])
+    stale_seconds = app.config["JOB_STALE_SECONDS"]
+    stale_before = utcnow() - timedelta(seconds=stale_seconds)
+    is_stale = (Job.state.in_(("running", "queued")), Job.heartbeat_at < stale_before)
     requeued = []
-    with app.app_context():
+    with app.app_context(), tenancy.unscoped():
         with db.engine.begin() as conn:
-            ids = conn.scalars(select(Job.id).where(
-                Job.state.in_(("running", "queued")), Job.heartbeat_at < stale_before)).all()
-        for job_id in ids:
+            stale = conn.execute(select(Job.id, Job.state, Job.attempts).where(*is_stale)).all()
+        for job_id, state, attempts in stale:
+            if state == "running" and attempts >= app.config["JOB_MAX_ATTEMPTS"]:
+                message = f"the worker stopped during all {attempts} attempts"
+                with db.engine.begin() as conn:
+                    failed = conn.execute(update(Job).where(Job.id == job_id, *is_stale).values(
+                        state="failed", error=message, finished_at=utcnow())).rowcount
+                if failed:
+                    job = db.session.get(Job, job_id)
+                    db.session.expunge(job)
+                    log.error("job %s failed: %s", job_id, message)
+                    _give_up(job, message)
+                continue
             with db.engine.begin() as conn:
-                moved = conn.execute(
-                    update(Job).where(Job.id == job_id, Job.state.in_(("running", "queued")),
-                                      Job.heartbeat_at < stale_before)
-                    .values(state="queued", worker=None, heartbeat_at=utcnow())).rowcount
+                moved = conn.execute(update(Job).where(Job.id == job_id, *is_stale).values(
+                    state="queued", worker=None, heartbeat_at=utcnow())).rowcount
             if moved:
-                log.warning("job %s had no heartbeat for %ss; re-queued", job_id,
-                            app.config["JOB_STALE_SECONDS"])
+                log.warning("job %s had no heartbeat for %ss; re-queued", job_id, stale_seconds)
                 rt.dispatch(job_id)
                 requeued.append(job_id)
     return requeued

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from .adapters import get_storage
 from .auth import PUBLIC, allow, current_principal
 from .errors import DiaryRoomError, InvalidInput, NotFound
-from .storage import LocalStorage
+from .storage import LocalStorage, NoSuchObject
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def signed_media(key: str):
 
 
 def _status_for(error: DiaryRoomError) -> int:
-    if isinstance(error, NotFound):
+    if isinstance(error, NotFound | NoSuchObject):
         return 404
     if isinstance(error, InvalidInput):
         return 422

@@ -105,5 +105,6 @@ def _schemas() -> dict[str, Any]:
             "job_id": {"type": "integer"}}},
         "Transcript": {"type": "object", "properties": {
             "language": {"type": "string"}, "duration": {"type": "number"},
+            "text": {"type": "string"},
             "segments": {"type": "array", "items": {"type": "object"}}}},
     }

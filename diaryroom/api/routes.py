@@ -89,4 +89,4 @@ def get_transcript(entry_id: int):
     transcript = entries.load_transcript(entries.get_entry(entry_id))
     if transcript is None:
         raise NotFound("this entry has no transcript yet")
-    return jsonify(transcript.to_dict())
+    return jsonify({**transcript.to_dict(), "text": transcript.text})

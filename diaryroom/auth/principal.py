@@ -83,6 +83,8 @@ def _resolve() -> Principal | None:
         if principal is None:
             raise Unauthorized("this token is not valid or has been revoked")
         return principal
+    if _is_api_request():
+        return None  # the API is exempt from CSRF, so cookies must not authenticate there
     if current_user.is_authenticated:
         return Principal("user", current_user.org_id, user=current_user._get_current_object())
     cookie = request.cookies.get(KIOSK_COOKIE)
@@ -115,7 +117,7 @@ def authenticate_and_enforce():
         abort(403)
     if (principal and principal.user and not principal.via_token
             and principal.user.must_change_password
-            and endpoint not in PASSWORD_CHANGE_ENDPOINTS and "public" not in declared):
+            and endpoint not in PASSWORD_CHANGE_ENDPOINTS):
         return redirect(url_for("auth.change_password"))
     return None
 

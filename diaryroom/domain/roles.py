@@ -16,7 +16,9 @@ TEAM: frozenset[Role] = frozenset({Role.ADMIN, Role.STAFF})
 
 
 def parse_role(value: str) -> Role:
-    """>>> parse_role("staff")
+    """Parse a role name, with an error that lists the valid ones.
+
+    >>> parse_role("staff")
     <Role.STAFF: 'staff'>
     """
     try:

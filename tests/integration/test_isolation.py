@@ -1,0 +1,323 @@
+"""Organisation isolation: one organisation never sees, nor changes, another's rows.
+
+Every route that takes an integer id is found in the URL map and called with the other
+organisation's ids; every list shows only the caller's own rows; and ``tenancy`` itself
+is checked directly (scoped reads, fail-closed without an organisation, refused writes).
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass
+from io import BytesIO
+
+import pytest
+from argon2 import PasswordHasher
+from flask import Flask
+from sqlalchemy import select, update
+from werkzeug.routing import Rule
+from werkzeug.test import TestResponse
+
+from diaryroom import accounts, tenancy
+from diaryroom.adapters import get_storage
+from diaryroom.auth import passwords
+from diaryroom.domain import status as st
+from diaryroom.domain.consent import Consent
+from diaryroom.extensions import db
+from diaryroom.models import ApiToken, Entry, Job, Kiosk, OrgScoped, User
+from tests.conftest import AuthActions, World, bearer, csrf_from
+
+INT_ARGUMENT = re.compile(r"<int:(\w+)>")
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hashing(monkeypatch):
+    """Still Argon2id, with a cheap cost: two organisations hash eight passwords."""
+    monkeypatch.setattr(passwords, "_hasher",
+                        PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@dataclass
+class OrgData:
+    """One organisation's rows, each carrying a marker no other organisation's data has."""
+
+    name: str
+    org_id: int
+    marker: str
+    entry_ids: list[int]
+    job_id: int
+    kiosk_id: int
+    kiosk_name: str
+    token_id: int  # the admin's
+    token_name: str
+    emails: list[str]
+
+    def object_for(self, argument: str) -> int:
+        ids = {"entry_id": self.entry_ids[0], "job_id": self.job_id,
+               "token_id": self.token_id, "kiosk_id": self.kiosk_id}
+        if argument not in ids:
+            pytest.fail(f"teach OrgData.object_for a real {argument!r} of an organisation")
+        return ids[argument]
+
+
+def _transcript(text: str) -> bytes:
+    return json.dumps({"language": "en", "language_probability": 1.0, "duration": 2.0,
+                       "segments": [{"start": 0.0, "end": 2.0, "text": text,
+                                     "words": []}]}).encode()
+
+
+def seed(world: World, name: str) -> OrgData:
+    """Entries (approved, with transcripts), a job, a kiosk and a token for ``name``."""
+    app, org_id, marker = world.app, world.orgs[name], f"{name.lower()}-secret"
+    with app.app_context():
+        with tenancy.as_org(org_id):
+            entry_ids = []
+            for n in range(2):
+                entry = Entry(org_id=org_id, consent=Consent().to_dict(), status=st.APPROVED,
+                              status_reason=f"{marker}-reason-{n}", duration=2.0,
+                              original_filename=f"{marker}.webm")
+                db.session.add(entry)
+                db.session.flush()
+                key = f"org/{org_id}/entries/{entry.id}/transcript.json"
+                get_storage().put(key, BytesIO(_transcript(f" {marker} words {n}")))
+                entry.transcript_key, entry.language = key, "en"
+                entry_ids.append(entry.id)
+            job = Job(org_id=org_id, kind="transcribe_entry", target_id=entry_ids[0],
+                      state="failed", error=f"{marker}-job-error")
+            db.session.add(job)
+            db.session.commit()
+            job_id = job.id
+        kiosk, _ = accounts.pair_kiosk(org_id, f"{marker}-kiosk")
+        with tenancy.unscoped():
+            admin = db.session.get(User, world.account("admin", name).user_id)
+            token, _ = accounts.issue_api_token(admin, f"{marker}-token")
+        return OrgData(name, org_id, marker, entry_ids, job_id, kiosk.id, kiosk.name,
+                       token.id, token.name,
+                       [a.email for (org, _), a in world.accounts.items() if org == name])
+
+
+@pytest.fixture
+def orgs(world) -> dict[str, OrgData]:
+    world.add_org("B")
+    return {name: seed(world, name) for name in ("A", "B")}
+
+
+def snapshot(app: Flask, org_id: int) -> dict:
+    """Every organisation-scoped row of one organisation, column by column."""
+    rows = {}
+    with app.app_context(), tenancy.unscoped():
+        for model in (User, ApiToken, Kiosk, Entry, Job):
+            assert issubclass(model, OrgScoped)
+            for row in db.session.scalars(select(model).where(model.org_id == org_id)):
+                rows[(model.__name__, row.id)] = {
+                    c.key: getattr(row, c.key) for c in model.__table__.columns}
+    return rows
+
+
+class Caller:
+    """Requests as one principal; forms get a valid CSRF token, so only scoping decides."""
+
+    _names = itertools.count()
+
+    def __init__(self, world: World, org: str, role: str, via: str):
+        self.app, self.via, self.label = world.app, via, f"{org} {role} via {via}"
+        account = world.account(role, org)
+        self.headers = bearer(account.token) if via == "token" else {}
+        self.client = world.app.test_client()
+        if via == "session":
+            assert AuthActions(self.client).login(account.email).status_code == 302
+
+    def request(self, method: str, url: str) -> TestResponse:
+        data = {}
+        if method == "POST" and not url.startswith("/api/"):
+            page = self.client.get("/auth/login", headers=self.headers)
+            data["csrf_token"] = csrf_from(page.text)
+        return self.client.open(url, method=method, data=data, headers=self.headers)
+
+    def reaches(self, rule: Rule) -> bool:
+        """The API takes bearer tokens only (a session there is anonymous: 401)."""
+        return self.via == "token" or not rule.rule.startswith("/api/")
+
+    def get(self, url: str) -> TestResponse:
+        response = self.request("GET", url)
+        assert response.status_code == 200, (self.label, url, response.status_code)
+        return response
+
+
+def id_rules(app: Flask) -> list[Rule]:
+    return [r for r in app.url_map.iter_rules() if INT_ARGUMENT.search(r.rule)]
+
+
+def url_for_rule(app: Flask, rule: Rule, method: str, data: OrgData) -> str:
+    values = {arg: data.object_for(arg) for arg in INT_ARGUMENT.findall(rule.rule)}
+    other = set(rule.arguments) - set(values)
+    assert not other, f"{rule.rule}: fill {sorted(other)} too"
+    return app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
+
+
+def leaks(body: str, other: OrgData) -> list[str]:
+    markers = [other.marker, other.kiosk_name, *other.emails]
+    return [m for m in markers if m in body]
+
+
+# --- every route with an id -----------------------------------------------------------
+
+def test_id_routes_are_discovered(app):
+    endpoints = {r.endpoint for r in id_rules(app)}
+    assert endpoints, "no route takes an integer id"
+    assert {"api.get_entry", "api.get_transcript", "api.get_job"} <= endpoints
+
+
+@pytest.mark.parametrize("role,via", [("admin", "token"), ("staff", "token"),
+                                      ("admin", "session")])
+def test_other_organisations_ids_are_not_found(world, orgs, role, via):
+    app, a, b = world.app, orgs["A"], orgs["B"]
+    caller = Caller(world, "A", role, via)
+    before = snapshot(app, b.org_id)
+    rules = [r for r in id_rules(app) if caller.reaches(r)]
+    assert rules
+    failures = []
+    for rule in rules:
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            url = url_for_rule(app, rule, method, b)
+            response = caller.request(method, url)
+            if response.status_code not in (403, 404):
+                failures.append(f"{method} {url}: got {response.status_code}")
+            if found := leaks(response.get_data(as_text=True), b):
+                failures.append(f"{method} {url}: body shows B's {found}")
+            if url.startswith("/api/") and response.status_code == 404:
+                assert set(response.json) == {"error"}, url
+    assert failures == [], f"as {caller.label}:\n" + "\n".join(failures)
+    assert snapshot(app, b.org_id) == before, "a request changed organisation B's rows"
+
+    # The same routes with A's own ids work, so the 404s above come from scoping.
+    # (A's token in OrgData is the admin's, which only the admin may revoke.)
+    for rule in rules:
+        if rule.endpoint == "auth.revoke_token" and role != "admin":
+            continue
+        for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+            response = caller.request(method, url_for_rule(app, rule, method, a))
+            assert response.status_code in (200, 302), (method, rule.rule,
+                                                        response.status_code)
+
+
+# --- every list -----------------------------------------------------------------------
+
+def _ids(pattern: str, body: str) -> set[int]:
+    return {int(i) for i in re.findall(pattern, body)}
+
+
+@pytest.mark.parametrize("viewer", ["A", "B"])
+def test_lists_show_only_the_callers_organisation(world, orgs, viewer):
+    own, other = orgs[viewer], orgs["B" if viewer == "A" else "A"]
+    api = Caller(world, viewer, "admin", "token")
+    page = Caller(world, viewer, "admin", "session")
+    bodies = {}
+
+    response = api.get("/api/v1/entries")
+    assert {e["id"] for e in response.json["entries"]} == set(own.entry_ids)
+    bodies["/api/v1/entries"] = response.text
+    assert api.get("/api/v1/me").json["organisation_id"] == own.org_id
+
+    body = bodies["/review/"] = page.get("/review/").text
+    assert _ids(r'/review/entries/(\d+)"', body) == set(own.entry_ids)
+    body = bodies["/podcast/"] = page.get("/podcast/").text
+    assert _ids(r"Entry (\d+)", body) == set(own.entry_ids)
+    body = bodies["/admin/users"] = page.get("/admin/users").text
+    assert all(email in body for email in own.emails)
+    body = bodies["/admin/kiosks"] = page.get("/admin/kiosks").text
+    assert own.kiosk_name in body and f"{own.name} kiosk" in body
+    assert f"{other.name} kiosk" not in body
+    body = bodies["/auth/tokens"] = page.get("/auth/tokens").text
+    assert own.token_name in body
+    assert _ids(r"/auth/tokens/(\d+)/revoke", body) <= _owned_token_ids(world, own)
+
+    for url, body in bodies.items():
+        assert leaks(body, other) == [], url
+
+
+def _owned_token_ids(world: World, data: OrgData) -> set[int]:
+    with world.app.app_context(), tenancy.unscoped():
+        return set(db.session.scalars(select(ApiToken.id).where(
+            ApiToken.org_id == data.org_id)))
+
+
+# --- tenancy itself -------------------------------------------------------------------
+
+def test_scoped_reads_see_only_the_current_organisation(world, orgs):
+    a, b = orgs["A"], orgs["B"]
+    with world.app.app_context(), tenancy.as_org(a.org_id):
+        assert db.session.get(Entry, b.entry_ids[0]) is None
+        assert db.session.get(Job, b.job_id) is None
+        assert db.session.get(Kiosk, b.kiosk_id) is None
+        assert db.session.get(ApiToken, b.token_id) is None
+        assert db.session.get(Entry, a.entry_ids[0]) is not None
+        assert set(db.session.scalars(select(Entry.id))) == set(a.entry_ids)
+        assert {e.org_id for e in db.session.scalars(select(Entry))} == {a.org_id}
+        assert set(db.session.scalars(select(User.email))) == set(a.emails)
+        # a join is scoped on both sides
+        joined = db.session.execute(select(Job.id, Entry.id).join(
+            Entry, Entry.id == Job.target_id)).all()
+        assert joined == [(a.job_id, a.entry_ids[0])]
+
+
+def test_no_organisation_in_context_sees_nothing(world, orgs):
+    a = orgs["A"]
+    with world.app.app_context():
+        assert tenancy.current_org_id() is None
+        for model in (Entry, Job, Kiosk, ApiToken, User):
+            assert db.session.scalars(select(model)).all() == [], model.__name__
+        assert db.session.get(Entry, a.entry_ids[0]) is None
+        with pytest.raises(tenancy.CrossOrganisationWrite):
+            db.session.add(Entry(org_id=a.org_id, consent={}))
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_bulk_update_is_scoped(world, orgs):
+    a, b = orgs["A"], orgs["B"]
+    before = snapshot(world.app, b.org_id)
+    with world.app.app_context(), tenancy.as_org(a.org_id):
+        result = db.session.execute(update(Entry).values(status_reason="bulk"))
+        db.session.commit()
+        assert result.rowcount == len(a.entry_ids)
+    assert snapshot(world.app, b.org_id) == before
+
+
+def test_writing_another_organisations_row_is_refused(world, orgs):
+    a, b = orgs["A"], orgs["B"]
+    before = snapshot(world.app, b.org_id)
+
+    def load(model, row_id):
+        with tenancy.unscoped():
+            return db.session.get(model, row_id)
+
+    with world.app.app_context():
+        attempts = {
+            "change B's entry": lambda: setattr(load(Entry, b.entry_ids[0]),
+                                                "status_reason", "changed by A"),
+            "delete B's kiosk": lambda: db.session.delete(load(Kiosk, b.kiosk_id)),
+            "add a row for B": lambda: db.session.add(Entry(org_id=b.org_id, consent={})),
+            "move A's entry to B": lambda: setattr(load(Entry, a.entry_ids[0]),
+                                                   "org_id", b.org_id),
+        }
+        for what, attempt in attempts.items():
+            with tenancy.as_org(a.org_id):
+                attempt()
+                with pytest.raises(tenancy.CrossOrganisationWrite):
+                    db.session.flush()
+                    pytest.fail(f"{what} was allowed")
+                db.session.rollback()
+    assert snapshot(world.app, b.org_id) == before
+
+
+def test_new_rows_get_the_current_organisation(world, orgs):
+    a = orgs["A"]
+    with world.app.app_context(), tenancy.as_org(a.org_id):
+        entry = Entry(consent={})
+        db.session.add(entry)
+        db.session.commit()
+        entry_id = entry.id
+    with world.app.app_context(), tenancy.unscoped():
+        assert db.session.get(Entry, entry_id).org_id == a.org_id
