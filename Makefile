@@ -5,7 +5,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 RUN_DEPS := ffmpeg:ffmpeg ffprobe:ffmpeg
-TEST_DEPS := $(RUN_DEPS) redis-server:redis-server espeak-ng:espeak-ng sox:sox
+# The browser tests drive Debian's Chromium (never a downloaded build) and inject
+# axe-core from node_modules, installed by npm from the committed package-lock.json.
+TEST_DEPS := $(RUN_DEPS) redis-server:redis-server espeak-ng:espeak-ng sox:sox \
+	chromium:chromium node:nodejs npm:npm
+NODE_STAMP := node_modules/.installed
 
 .PHONY: run test install system-deps system-deps-test clean
 
@@ -15,7 +19,7 @@ run: system-deps $(STAMP)
 	@# marked Secure here; put it behind HTTPS (and drop this) for any other use.
 	DIARYROOM_COOKIE_SECURE=$${DIARYROOM_COOKIE_SECURE:-false} $(BIN)/diaryroom serve
 
-test: system-deps-test $(STAMP)
+test: system-deps-test $(STAMP) $(NODE_STAMP)
 	$(BIN)/pytest
 
 install: $(STAMP)
@@ -28,6 +32,12 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# Order-only on system-deps-test: npm must be there first, but that alone is no reason
+# to reinstall node_modules.
+$(NODE_STAMP): package.json package-lock.json | system-deps-test
+	npm ci --no-audit --no-fund
+	touch $(NODE_STAMP)
+
 system-deps:
 	@scripts/system-deps.sh $(RUN_DEPS)
 
@@ -35,4 +45,4 @@ system-deps-test:
 	@scripts/system-deps.sh $(TEST_DEPS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache artifacts
+	rm -rf $(VENV) .pytest_cache artifacts node_modules
