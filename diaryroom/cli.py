@@ -11,6 +11,7 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import accounts, create_app, database, jobs
+from .config import log_level
 from .adapters import get_storage
 from .domain.roles import Role
 from .errors import DiaryRoomError
@@ -151,11 +152,12 @@ def sweep_command() -> None:
 
 
 def main() -> None:
-    logging.basicConfig(level=os.environ.get("DIARYROOM_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for noisy in ("alembic", "huey"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        # Checked here, before any app exists: a bad level must be one line, not a traceback.
+        logging.basicConfig(level=log_level(os.environ),
+                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        for noisy in ("alembic", "huey"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(1)

@@ -17,6 +17,7 @@ PREFIX = "DIARYROOM_"
 ASR_MODELS = ("base", "tiny.en")
 ASR_ENGINES = ("faster-whisper", "openai-whisper")
 ADDRESSING_STYLES = ("auto", "path", "virtual")
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
 
 # Every variable we understand. An unknown DIARYROOM_* name is almost always a typo that
 # would silently fall back to a default, so it is an error instead.
@@ -79,6 +80,15 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     with os.fdopen(fd, "w") as fh:
         fh.write(key)
     return key
+
+
+def log_level(env: Mapping[str, str]) -> str:
+    """DIARYROOM_LOG_LEVEL, upper-cased (``debug`` works too) and checked."""
+    raw = env.get(PREFIX + "LOG_LEVEL") or "INFO"
+    value = raw.strip().upper()
+    if value not in LOG_LEVELS:
+        raise ConfigError(f"{PREFIX}LOG_LEVEL must be one of {', '.join(LOG_LEVELS)}, not {raw!r}")
+    return value
 
 
 class Config:
@@ -152,7 +162,7 @@ class Config:
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_UPLOAD_MB", 500, minimum=1) * 1024 * 1024
         self.BASE_URL = (env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORG_NAME = env.get(PREFIX + "ORG_NAME") or "Our service"
-        self.LOG_LEVEL = env.get(PREFIX + "LOG_LEVEL") or "INFO"
+        self.LOG_LEVEL = log_level(env)
 
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires

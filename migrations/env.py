@@ -11,17 +11,16 @@ config = context.config
 
 # Interpret the config file for Python logging.
 # This line sets up loggers basically.
-fileConfig(config.config_file_name)
+# Keep loggers that already exist (the app's, huey's): by default fileConfig disables
+# every one of them, which silences the app after an in-process `upgrade()`.
+fileConfig(config.config_file_name, disable_existing_loggers=False)
 logger = logging.getLogger('alembic.env')
 
 
 def get_engine():
-    try:
-        # this works with Flask-SQLAlchemy<3 and Alchemical
-        return current_app.extensions['migrate'].db.get_engine()
-    except (TypeError, AttributeError):
-        # this works with Flask-SQLAlchemy>=3
-        return current_app.extensions['migrate'].db.engine
+    # Flask-SQLAlchemy >= 3 (pinned in pyproject): `get_engine()` is deprecated there and
+    # its DeprecationWarning is an error under the test suite's filterwarnings.
+    return current_app.extensions['migrate'].db.engine
 
 
 def get_engine_url():
