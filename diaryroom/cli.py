@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import sys
 
 import click
@@ -75,11 +76,17 @@ def serve(host: str, port: int, workers: bool | None) -> None:
         embedded.start()
     click.echo(f"Diary Room on http://{host}:{port}/ "
                f"({'with' if workers else 'without'} embedded workers)")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         waitress_serve(app, host=host, port=port, threads=8, ident="diaryroom")
     finally:
         if embedded:
             embedded.shutdown()
+
+
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    """Container stops send SIGTERM: leave like Ctrl-C, so workers finish cleanly."""
+    raise KeyboardInterrupt
 
 
 @cli.command()

@@ -72,14 +72,23 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     if env.get(PREFIX + "SECRET_KEY"):
         return env[PREFIX + "SECRET_KEY"]
     path = data_dir / "secret_key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as fh:
-        fh.write(key)
-    return key
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        # Written whole under a temporary name, then linked into place: processes starting
+        # together on a new data dir all end up reading the one complete key.
+        tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+            fh.flush()
+            os.fsync(fh.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+        finally:
+            tmp.unlink()
+    return path.read_text().strip()
 
 
 def log_level(env: Mapping[str, str]) -> str:

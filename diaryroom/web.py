@@ -22,10 +22,6 @@ def home():
         return redirect(url_for("auth.login"))
     if principal.kind == "kiosk":
         return redirect(url_for("kiosk.home"))
-    # Home is public (it sends strangers to sign-in), so the access check does not hold
-    # back someone still on a one-time password; sign-in lands here, so do it here.
-    if principal.user.must_change_password and not principal.via_token:
-        return redirect(url_for("auth.change_password"))
     return render_template("home.html", principal=principal)
 
 

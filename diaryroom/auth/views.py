@@ -40,7 +40,8 @@ def login():
         if user is None:
             flash("That email and password do not match an account.", "error")
             return render_template("auth/login.html"), 401
-        next_url = _safe_next(request.args.get("next"))
+        next_url = (url_for("auth.change_password") if user.must_change_password
+                    else _safe_next(request.args.get("next")))
         session.clear()  # a fresh session on sign-in (no fixation)
         login_user(user)
         session.permanent = True
