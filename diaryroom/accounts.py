@@ -7,7 +7,12 @@ from sqlalchemy import func, select
 
 from . import tenancy
 from .auth.passwords import (
-    DUMMY_HASH, hash_password, needs_rehash, one_time_password, verify_password)
+    DUMMY_HASH,
+    hash_password,
+    needs_rehash,
+    one_time_password,
+    verify_password,
+)
 from .domain.roles import Role, parse_role
 from .errors import InvalidInput, NotFound
 from .extensions import db

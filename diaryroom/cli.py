@@ -12,8 +12,8 @@ from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from . import accounts, create_app, database, jobs
-from .config import log_level
 from .adapters import get_storage
+from .config import log_level
 from .domain.roles import Role
 from .errors import DiaryRoomError
 from .media import ffmpeg_available

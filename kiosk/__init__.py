@@ -1,6 +1,14 @@
 """The kiosk: pairing a device and (with the kiosk issue) the recording flow."""
-from flask import Blueprint, current_app, flash, make_response, redirect, render_template, \
-    request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from diaryroom.auth import KIOSK, PUBLIC, allow, current_principal
 from diaryroom.auth.principal import KIOSK_COOKIE, principal_for_token

@@ -251,7 +251,7 @@ class OpenAIWhisperTranscriber:
 _build_lock = threading.Lock()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _build(engine: str, model: str, data_dir: str, checkpoint: str | None,
            threads: int) -> Transcriber:
     if engine == "faster-whisper":

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     ADMIN = "admin"      # runs the installation for an organisation
     STAFF = "staff"      # reviews entries and responds to safeguarding flags
     COHOST = "cohost"    # lived-experience co-host: edits podcast episodes
