@@ -14,7 +14,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 # ffmpeg/ffprobe decode kiosk recordings and render podcast audio.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends ffmpeg \
+    && apt-get install -y --no-install-recommends ffmpeg espeak-ng \
     && rm -rf /var/lib/apt/lists/*
 
 # Unprivileged user that owns only the data directory.
@@ -34,6 +34,8 @@ COPY podcast ./podcast
 COPY templates ./templates
 COPY static ./static
 COPY migrations ./migrations
+COPY translations ./translations
+COPY babel.cfg ./
 
 RUN pip install --no-cache-dir .
 

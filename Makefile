@@ -4,10 +4,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-RUN_DEPS := ffmpeg:ffmpeg ffprobe:ffmpeg
+RUN_DEPS := ffmpeg:ffmpeg ffprobe:ffmpeg espeak-ng:espeak-ng
 # The browser tests drive Debian's Chromium (never a downloaded build) and inject
 # axe-core from node_modules, installed by npm from the committed package-lock.json.
-TEST_DEPS := $(RUN_DEPS) redis-server:redis-server espeak-ng:espeak-ng sox:sox \
+TEST_DEPS := $(RUN_DEPS) redis-server:redis-server sox:sox \
 	chromium:chromium node:nodejs npm:npm
 NODE_STAMP := node_modules/.installed
 

@@ -15,7 +15,7 @@ def create_app(config: Config | None = None) -> Flask:
                 static_folder=str(ROOT / "static"))
     app.config.from_object(config or Config())
 
-    from . import adapters, database, jobs, web
+    from . import adapters, database, i18n, jobs, web
     from .auth import principal
     from .extensions import csrf, limiter
 
@@ -25,5 +25,6 @@ def create_app(config: Config | None = None) -> Flask:
     principal.init_app(app)
     adapters.init_app(app)
     jobs.init_app(app)
+    i18n.init_app(app)
     web.init_app(app)
     return app

@@ -27,7 +27,8 @@ KNOWN = {
     "QUEUE_URL", "WORKERS", "JOB_MAX_ATTEMPTS", "JOB_STALE_SECONDS", "SWEEP_INTERVAL",
     "ASR_MODEL", "ASR_ENGINE", "ASR_CHECKPOINT", "ASR_THREADS", "RATELIMIT_STORAGE_URL",
     "LOGIN_RATE_LIMIT", "COOKIE_SECURE", "MAX_UPLOAD_MB", "BASE_URL", "ORG_NAME",
-    "TEST_DATABASE_URL", "LOG_LEVEL",
+    "TEST_DATABASE_URL", "LOG_LEVEL", "ENCRYPTION_KEY", "MAX_RECORDING_SECONDS",
+    "KIOSK_IDLE_SECONDS", "RECEIPT_RATE_LIMIT", "UPLOAD_EXPIRY_HOURS",
 }
 
 
@@ -173,6 +174,13 @@ class Config:
         self.ORG_NAME = env.get(PREFIX + "ORG_NAME") or "Our service"
         self.LOG_LEVEL = log_level(env)
 
+        # Originals and unredacted text are encrypted with this key, kept apart from the
+        # database; base64 of 32 random bytes. Generated into the data dir when unset.
+        self.ENCRYPTION_KEY = env.get(PREFIX + "ENCRYPTION_KEY") or None
+        self.MAX_RECORDING_SECONDS = _int(env, "MAX_RECORDING_SECONDS", 15 * 60, minimum=10)
+        self.KIOSK_IDLE_SECONDS = _int(env, "KIOSK_IDLE_SECONDS", 120, minimum=5)
+        self.RECEIPT_RATE_LIMIT = env.get(PREFIX + "RECEIPT_RATE_LIMIT") or "20 per hour"
+        self.UPLOAD_EXPIRY_HOURS = _int(env, "UPLOAD_EXPIRY_HOURS", 48, minimum=1)
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires
         self.RUN_EMBEDDED_WORKERS = False  # `diaryroom serve` turns this on

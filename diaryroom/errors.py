@@ -28,6 +28,8 @@ class TranscriptionError(DiaryRoomError):
 class NotFound(DiaryRoomError):
     """The thing asked for does not exist (or belongs to another organisation)."""
 
+    code = "not_found"  # the same code as a 404 for an unknown URL
+
 
 class InvalidInput(DiaryRoomError):
     """The request was understood but its content is not acceptable."""

@@ -42,6 +42,8 @@ class JobHandler:
 
 
 HANDLERS: dict[str, JobHandler] = {}
+# Housekeeping the sweeper also runs (each takes no arguments, inside an app context).
+MAINTENANCE: list[Callable[[], object]] = []
 
 
 def handler(kind: str, *, on_failure: Callable[[int | None, str], None] | None = None):
@@ -235,6 +237,9 @@ class Sweeper(threading.Thread):
         while not self.stop.wait(self.app.config["SWEEP_INTERVAL"]):
             try:
                 sweep(self.app)
+                with self.app.app_context():
+                    for task in MAINTENANCE:
+                        task()
             except Exception:
                 log.exception("job sweeper failed; will try again")
 

@@ -7,8 +7,8 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, ForeignKey, String, Text, event
+from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
 from .domain.roles import Role
 from .extensions import db
@@ -128,8 +128,29 @@ class Entry(OrgScoped, db.Model):
     duration: Mapped[float | None]
     kiosk_id: Mapped[int | None] = mapped_column(ForeignKey("kiosks.id"))
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # The question card the person chose, if any (cards can be deleted; no FK on purpose).
+    question_card_id: Mapped[int | None]
+    # The receipt code is shown once to the person; we keep a keyed hash to find the
+    # entry again and a sealed (encrypted) copy so staff can help on the person's behalf.
+    receipt_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    receipt_sealed: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    withdrawn_at: Mapped[dt.datetime | None]
+
+
+class ConsentRecord(OrgScoped, db.Model):
+    """One consent decision. Rows are only ever added: the history is never rewritten."""
+
+    __tablename__ = "consent_records"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    action: Mapped[str] = mapped_column(String(12))  # given | changed | withdrawn
+    audience: Mapped[str] = mapped_column(String(20))
+    voice: Mapped[str] = mapped_column(String(10))
+    panel_quotes: Mapped[bool]
+    actor: Mapped[str] = mapped_column(String(40))  # kiosk:3, staff:7, receipt@kiosk:3
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class Job(OrgScoped, db.Model):
@@ -153,3 +174,17 @@ class Job(OrgScoped, db.Model):
         return {"id": self.id, "kind": self.kind, "state": self.state,
                 "progress": self.progress, "error": self.error, "attempts": self.attempts}
 
+
+
+@event.listens_for(ConsentRecord, "before_update")
+@event.listens_for(ConsentRecord, "before_delete")
+def _consent_is_append_only(mapper, connection, target) -> None:
+    raise PermissionError("consent records are a history: they are added, never changed")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _no_bulk_consent_changes(state: ORMExecuteState) -> None:
+    """``update(ConsentRecord)`` and ``delete(ConsentRecord)`` skip the mapper events."""
+    if (state.is_update or state.is_delete) and any(
+            m.class_ is ConsentRecord for m in state.all_mappers):
+        _consent_is_append_only(None, None, None)

@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from .adapters import get_storage
 from .auth import PUBLIC, allow, current_principal
+from .auth.principal import wants_json
 from .errors import DiaryRoomError, InvalidInput, NotFound
 from .storage import LocalStorage, NoSuchObject
 
@@ -51,12 +52,8 @@ def _status_for(error: DiaryRoomError) -> int:
     return 500
 
 
-def _wants_json() -> bool:
-    return request.path.startswith("/api/")
-
-
 def error_response(status: int, code: str, message: str):
-    if _wants_json():
+    if wants_json():
         return jsonify(error={"code": code, "message": message}), status
     return render_template("error.html", status=status, message=message), status
 

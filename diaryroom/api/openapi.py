@@ -7,7 +7,8 @@ ERROR = {"$ref": "#/components/responses/Error"}
 
 
 def _op(summary: str, ok: dict[str, Any], *, secured: bool = True, params: list | None = None,
-        body: dict | None = None, status: str = "200") -> dict[str, Any]:
+        body: dict | None = None, status: str = "200", errors: tuple[str, ...] = ()
+        ) -> dict[str, Any]:
     op: dict[str, Any] = {"summary": summary, "responses": {status: ok}}
     if secured:
         op["responses"].update({"401": ERROR, "403": ERROR})
@@ -19,6 +20,7 @@ def _op(summary: str, ok: dict[str, Any], *, secured: bool = True, params: list 
     if body:
         op["requestBody"] = body
         op["responses"]["422"] = ERROR
+    op["responses"].update(dict.fromkeys(errors, ERROR))
     return op
 
 
@@ -29,6 +31,15 @@ def _json(schema_ref: str, description: str = "OK") -> dict[str, Any]:
 
 def _id(name: str) -> dict[str, Any]:
     return {"name": name, "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def _code() -> dict[str, Any]:
+    return {"name": "code", "in": "path", "required": True, "schema": {"type": "string"},
+            "description": "Receipt code, e.g. amber-otter-lake-27"}
+
+
+def _upload_id() -> dict[str, Any]:
+    return {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
 def document() -> dict[str, Any]:
@@ -48,20 +59,64 @@ def document() -> dict[str, Any]:
             "/entries": {
                 "get": _op("Entries of your organisation, newest first",
                            _json("#/components/schemas/EntryList")),
-                "post": _op("Upload a recording as a new entry",
+                "post": _op("Make an entry: a recording sent whole (multipart `media`), a "
+                            "finished resumable upload (`upload_id`), or written text "
+                            "(`kind: text`)",
                             _json("#/components/schemas/Created", "Created"), status="201",
-                            body={"required": True, "content": {"multipart/form-data": {
-                                "schema": {"type": "object", "required": ["media"],
-                                           "properties": {
-                                               "media": {"type": "string", "format": "binary"},
-                                               "consent": {"type": "string",
-                                                           "description": "Consent JSON"}}}}}}),
+                            errors=("413",), body={"required": True, "content": {
+                                "multipart/form-data": {"schema": {
+                                    "$ref": "#/components/schemas/NewEntryForm"}},
+                                "application/json": {"schema": {
+                                    "$ref": "#/components/schemas/NewEntry"}}}}),
             },
-            "/entries/{entry_id}": {"get": _op("One entry", _json("#/components/schemas/Entry"),
+            "/entries/{entry_id}": {"get": _op("One entry, with its receipt code and consent "
+                                               "history", _json("#/components/schemas/Entry"),
                                                params=[_id("entry_id")])},
             "/entries/{entry_id}/transcript": {
                 "get": _op("The entry's transcript with word timings",
                            _json("#/components/schemas/Transcript"), params=[_id("entry_id")])},
+            "/entries/{entry_id}/withdraw": {
+                "post": _op("Withdraw an entry on the person's behalf: media and text are "
+                            "deleted, the consent history stays",
+                            _json("#/components/schemas/Entry"), params=[_id("entry_id")])},
+            "/receipts/{code}/consent": {
+                "post": _op("Change the consent of the entry with this receipt code",
+                            _json("#/components/schemas/ReceiptResult"), params=[_code()],
+                            errors=("422", "429"),
+                            body={"required": True, "content": {"application/json": {
+                                "schema": {"$ref": "#/components/schemas/Consent"}}}})},
+            "/receipts/{code}/withdraw": {
+                "post": _op("Withdraw the entry with this receipt code",
+                            _json("#/components/schemas/ReceiptResult"), params=[_code()],
+                            errors=("429",))},
+            # tus 1.0.0 (https://tus.io/protocols/resumable-upload); every request but
+            # OPTIONS sends Tus-Resumable: 1.0.0 (412 without it).
+            "/uploads": {
+                "options": _op("What the server supports (Tus-Version, Tus-Extension, "
+                               "Tus-Max-Size, Tus-Checksum-Algorithm headers)",
+                               {"description": "No content; the headers say"},
+                               status="204"),
+                "post": _op("Start a resumable upload (tus 1.0.0 creation: Upload-Length, "
+                            "Upload-Metadata headers)", {"description": "Created; Location "
+                                                         "header names the upload"},
+                            status="201", errors=("400", "412", "413"))},
+            "/uploads/{upload_id}": {
+                "options": _op("What the server supports (as OPTIONS /uploads)",
+                               {"description": "No content; the headers say"},
+                               status="204", params=[_upload_id()]),
+                "head": _op("How much of an upload the server has (Upload-Offset)",
+                            {"description": "Upload-Offset and Upload-Length headers"},
+                            params=[_upload_id()], errors=("410", "412")),
+                "patch": _op("Append bytes at Upload-Offset "
+                             "(Content-Type: application/offset+octet-stream)",
+                             {"description": "Appended; new Upload-Offset"}, status="204",
+                             params=[_upload_id()],
+                             errors=("400", "409", "410", "412", "413", "415", "423",
+                                     "460")),
+                "delete": _op("Abandon an upload (tus termination)",
+                              {"description": "Deleted"}, status="204",
+                              params=[_upload_id()], errors=("410", "412", "423")),
+            },
         },
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
@@ -97,12 +152,29 @@ def _schemas() -> dict[str, Any]:
             "status_reason": nullable_str, "kind": {"type": "string"},
             "consent": {"$ref": "#/components/schemas/Consent"}, "language": nullable_str,
             "duration": {"type": "number", "nullable": True},
-            "created_at": {"type": "string", "format": "date-time"}}},
+            "created_at": {"type": "string", "format": "date-time"},
+            "receipt_code": {"type": "string", "nullable": True},
+            "consent_history": {"type": "array", "items": {"type": "object"}}}},
         "EntryList": {"type": "object", "properties": {
             "entries": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}}},
         "Created": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "receipt_code": {"type": "string"},
+            "status": {"type": "string"}, "job_id": {"type": "integer"}}},
+        "NewEntry": {"type": "object", "properties": {
+            "kind": {"type": "string", "enum": ["audio", "video", "text"]},
+            "upload_id": {"type": "string"}, "text": {"type": "string", "maxLength": 10000},
+            "consent": {"$ref": "#/components/schemas/Consent"},
+            "prompt_id": {"type": "integer", "nullable": True}}},
+        "NewEntryForm": {"type": "object", "properties": {
+            "media": {"type": "string", "format": "binary"},
+            "upload_id": {"type": "string", "description": "A finished upload, instead of "
+                                                           "media"},
+            "kind": {"type": "string", "enum": ["audio", "video"]},
+            "consent": {"type": "string", "description": "Consent as JSON"},
+            "prompt_id": {"type": "integer"}}},
+        "ReceiptResult": {"type": "object", "properties": {
             "id": {"type": "integer"}, "status": {"type": "string"},
-            "job_id": {"type": "integer"}}},
+            "consent": {"$ref": "#/components/schemas/Consent"}}},
         "Transcript": {"type": "object", "properties": {
             "language": {"type": "string"}, "duration": {"type": "number"},
             "text": {"type": "string"},

@@ -5,31 +5,24 @@ import json
 
 from flask import jsonify, request
 
-from .. import entries
+from .. import entries, intake, uploads
 from ..auth import KIOSK, PUBLIC, allow, current_principal
-from ..domain.consent import Consent
 from ..domain.roles import ALL_ROLES, Role
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
+from ..limits import receipt_rate
 from ..models import Entry, Job
 from . import bp
 from .openapi import document
 
 TEAM = (Role.ADMIN, Role.STAFF)
+uploads.register_tus_routes(bp, access=(*TEAM, KIOSK))
 
 
 def entry_json(entry: Entry) -> dict:
     return {"id": entry.id, "status": entry.status, "status_reason": entry.status_reason,
             "kind": entry.kind, "consent": entry.consent, "language": entry.language,
             "duration": entry.duration, "created_at": entry.created_at.isoformat() + "Z"}
-
-
-def _consent_from_form() -> Consent:
-    raw = request.form.get("consent")
-    try:
-        return Consent.from_dict(json.loads(raw) if raw else None)
-    except (ValueError, TypeError) as e:
-        raise InvalidInput(f"consent is not valid: {e}", code="invalid_consent") from None
 
 
 @bp.get("/openapi.json")
@@ -59,16 +52,51 @@ def get_job(job_id: int):
     return jsonify(job.to_api())
 
 
+def _entry_request() -> dict:
+    """Entry fields from JSON, or from a multipart form where consent is a JSON string."""
+    if request.is_json:
+        data = request.get_json(silent=True)
+        if not isinstance(data, dict):
+            raise InvalidInput("send a JSON object", code="invalid_json")
+        return data
+    data = request.form.to_dict()
+    if data.get("consent"):
+        try:
+            data["consent"] = json.loads(data["consent"])
+        except ValueError:
+            raise InvalidInput("consent is not valid JSON", code="invalid_consent") from None
+    if "prompt_id" in data:  # a form sends text: a number, or nothing for no card
+        value = data["prompt_id"].strip()
+        number = value.isascii() and value.isdigit() and len(value) <= 10
+        data["prompt_id"] = int(value) if number else value or None
+    return data
+
+
 @bp.post("/entries")
 @allow(*TEAM, KIOSK)
 def create_entry():
+    data = _entry_request()
+    consent = intake.parse_consent(data.get("consent"))
+    kind = intake.parse_kind(data.get("kind"), allow_none=True)
+    card = intake.parse_card(data.get("prompt_id"))
+    principal = current_principal()
     media = request.files.get("media")
-    if media is None:
-        raise InvalidInput("send the recording as a multipart field named 'media'",
-                           code="missing_media")
-    entry, job = entries.receive_recording(current_principal(), media.stream,
-                                           media.filename or "", _consent_from_form())
-    return jsonify(id=entry.id, status=entry.status, job_id=job.id), 201
+    if kind == "text":
+        received = intake.receive_text(principal, data.get("text", ""), consent=consent,
+                                       card_id=card)
+    elif data.get("upload_id"):
+        received = intake.receive_upload(principal, str(data["upload_id"]), kind=kind,
+                                         consent=consent, card_id=card)
+    elif media is not None:
+        received = intake.receive_file(principal, media.stream, media.filename or "",
+                                       kind=kind, consent=consent, card_id=card)
+    else:
+        raise InvalidInput("send the recording as a multipart field named 'media', or the "
+                           "id of a finished upload as 'upload_id'", code="missing_media")
+    return jsonify(id=received.entry.id, receipt_code=received.receipt_code,
+                   status=received.entry.status,
+                   job_id=received.job.id if received.job else None), \
+        201 if received.job else 200  # 200: this request was already answered once
 
 
 @bp.get("/entries")
@@ -80,7 +108,47 @@ def list_entries():
 @bp.get("/entries/<int:entry_id>")
 @allow(*TEAM)
 def get_entry(entry_id: int):
-    return jsonify(entry_json(entries.get_entry(entry_id)))
+    entry = entries.get_entry(entry_id)
+    history = [{"action": r.action, "audience": r.audience, "voice": r.voice,
+                "panel_quotes": r.panel_quotes, "actor": r.actor,
+                "at": r.created_at.isoformat() + "Z"} for r in intake.consent_history(entry)]
+    return jsonify({**entry_json(entry), "receipt_code": intake.receipt_code(entry),
+                    "consent_history": history})
+
+
+@bp.post("/entries/<int:entry_id>/withdraw")
+@allow(*TEAM)
+def withdraw_entry(entry_id: int):
+    """Staff withdraw an entry on the person's behalf."""
+    entry = intake.withdraw(entries.get_entry(entry_id),
+                            actor=f"staff:{current_principal().user.id}")
+    return jsonify(entry_json(entry))
+
+
+def _receipt_actor() -> str:
+    p = current_principal()
+    return f"receipt@kiosk:{p.kiosk.id}" if p.kiosk else f"receipt@staff:{p.user.id}"
+
+
+@bp.post("/receipts/<code>/consent")
+@allow(*TEAM, KIOSK)
+@receipt_rate
+def receipt_consent(code: str):
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("send the consent as a JSON object", code="invalid_json")
+    consent = intake.parse_consent(data.get("consent", data))
+    entry = intake.change_consent(intake.find_by_receipt(code), consent,
+                                  actor=_receipt_actor())
+    return jsonify(id=entry.id, status=entry.status, consent=entry.consent)
+
+
+@bp.post("/receipts/<code>/withdraw")
+@allow(*TEAM, KIOSK)
+@receipt_rate
+def receipt_withdraw(code: str):
+    entry = intake.withdraw(intake.find_by_receipt(code), actor=_receipt_actor())
+    return jsonify(id=entry.id, status=entry.status)
 
 
 @bp.get("/entries/<int:entry_id>/transcript")

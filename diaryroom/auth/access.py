@@ -16,8 +16,12 @@ PUBLIC = "public"  # anyone, signed in or not
 KIOSK = "kiosk"    # a paired kiosk device
 
 
-def allow(*who: Role | str) -> Callable[[F], F]:
-    """Declare who may call a view: roles, ``KIOSK`` and/or ``PUBLIC``."""
+def allow(*who: Role | str, machine: bool = False) -> Callable[[F], F]:
+    """Declare who may call a view: roles, ``KIOSK`` and/or ``PUBLIC``.
+
+    ``machine=True`` marks a view that programs call (JSON, tus) outside /api: it answers
+    a caller without credentials with a JSON 401 instead of the sign-in page.
+    """
     declared = frozenset(w.value if isinstance(w, Role) else w for w in who)
     valid = {r.value for r in Role} | {PUBLIC, KIOSK}
     if not declared or not declared <= valid:
@@ -25,6 +29,7 @@ def allow(*who: Role | str) -> Callable[[F], F]:
 
     def decorate(view: F) -> F:
         view.access = declared  # type: ignore[attr-defined]
+        view.machine = machine  # type: ignore[attr-defined]
         return view
 
     return decorate
@@ -32,6 +37,10 @@ def allow(*who: Role | str) -> Callable[[F], F]:
 
 def declared_access(view: Callable[..., Any] | None) -> frozenset[str] | None:
     return getattr(view, "access", None)
+
+
+def is_machine_view(view: Callable[..., Any] | None) -> bool:
+    return bool(getattr(view, "machine", False))
 
 
 def permits(declared: frozenset[str], principal_kind: str | None, role: str | None) -> bool:

@@ -13,7 +13,7 @@ from werkzeug.exceptions import Unauthorized
 from .. import tenancy
 from ..extensions import db, login_manager
 from ..models import ApiToken, Kiosk, User, hash_token, utcnow
-from .access import declared_access, permits
+from .access import declared_access, is_machine_view, permits
 
 log = logging.getLogger(__name__)
 KIOSK_COOKIE = "diaryroom_kiosk"
@@ -97,6 +97,13 @@ def _is_api_request() -> bool:
     return request.blueprint == "api" or request.path.startswith("/api/")
 
 
+def wants_json() -> bool:
+    """The API and machine views (kiosk JSON and tus) answer errors in JSON."""
+    view = current_app.view_functions.get(request.endpoint or "")
+    return (_is_api_request() or is_machine_view(view) or request.is_json
+            or request.accept_mimetypes.best == "application/json")
+
+
 def authenticate_and_enforce():
     g.principal = principal = _resolve()
     if principal is not None:
@@ -111,8 +118,8 @@ def authenticate_and_enforce():
     if not permits(declared, principal.kind if principal else None,
                    principal.role if principal else None):
         if principal is None:
-            if _is_api_request():
-                raise Unauthorized("sign in with an API token")
+            if wants_json():
+                raise Unauthorized("sign in with an API token, or pair this kiosk again")
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         abort(403)
     if (principal and principal.user and not principal.via_token

@@ -16,6 +16,8 @@ class MediaInfo:
     has_audio: bool
     has_video: bool
     format_name: str
+    audio_codecs: tuple[str, ...] = ()
+    video_codecs: tuple[str, ...] = ()
 
 
 def ffmpeg_available() -> None:
@@ -38,11 +40,10 @@ def probe(path: str | Path) -> MediaInfo:
     fmt = info.get("format", {})
     durations = [float(s["duration"]) for s in streams if s.get("duration")]
     duration = float(fmt.get("duration") or (max(durations) if durations else 0.0))
-    return MediaInfo(
-        duration=duration,
-        has_audio=any(s.get("codec_type") == "audio" for s in streams),
-        # Cover art in an MP3 shows up as a one-frame "video" stream; it is not video.
-        has_video=any(s.get("codec_type") == "video"
-                      and not s.get("disposition", {}).get("attached_pic") for s in streams),
-        format_name=fmt.get("format_name", ""),
-    )
+    audio = tuple(s.get("codec_name", "") for s in streams if s.get("codec_type") == "audio")
+    # Cover art in an MP3 shows up as a one-frame "video" stream; it is not video.
+    video = tuple(s.get("codec_name", "") for s in streams if s.get("codec_type") == "video"
+                  and not s.get("disposition", {}).get("attached_pic"))
+    return MediaInfo(duration=duration, has_audio=bool(audio), has_video=bool(video),
+                     format_name=fmt.get("format_name", ""), audio_codecs=audio,
+                     video_codecs=video)

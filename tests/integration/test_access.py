@@ -7,6 +7,7 @@ name exactly the routes the app has, so a new route without a row fails too.
 """
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 import json
 import re
@@ -23,16 +24,18 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from diaryroom import accounts, tenancy
-from diaryroom.adapters import get_storage
+from diaryroom import accounts, intake, tenancy
+from diaryroom.adapters import get_private_storage, get_storage
 from diaryroom.auth import passwords
 from diaryroom.auth.access import KIOSK, PUBLIC, declared_access
-from diaryroom.auth.principal import KIOSK_COOKIE
+from diaryroom.auth.principal import KIOSK_COOKIE, Principal
+from diaryroom.domain import receipts
 from diaryroom.domain import status as st
 from diaryroom.domain.consent import Consent
 from diaryroom.domain.roles import Role
 from diaryroom.extensions import db
-from diaryroom.models import ApiToken, Entry, Job, Kiosk, User
+from diaryroom.models import ApiToken, Entry, Job, Kiosk, User, hash_token, utcnow
+from diaryroom.uploads import Upload, part_path
 from tests.conftest import PASSWORD, AuthActions, World, bearer, csrf_from, make_app
 
 PRODUCTION_HASHER = passwords._hasher
@@ -71,6 +74,17 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.list_entries": TEAM,
     "api.get_entry": TEAM,
     "api.get_transcript": TEAM,
+    # Only the team withdraws by entry id; a receipt code is what the person holds, so
+    # the kiosk may use it too (staff use it when helping someone who has one).
+    "api.withdraw_entry": TEAM,
+    "api.receipt_consent": TEAM | {KIOSK_DEVICE},
+    "api.receipt_withdraw": TEAM | {KIOSK_DEVICE},
+    # Resumable uploads: whoever may make an entry from a recording.
+    "api.tus_options": TEAM | {KIOSK_DEVICE},
+    "api.tus_create": TEAM | {KIOSK_DEVICE},
+    "api.tus_head": TEAM | {KIOSK_DEVICE},
+    "api.tus_patch": TEAM | {KIOSK_DEVICE},
+    "api.tus_delete": TEAM | {KIOSK_DEVICE},
     "review.index": TEAM,
     "review.entry": TEAM,
     "admin.users": frozenset({ADMIN}),
@@ -78,13 +92,36 @@ EXPECTED: dict[str, frozenset[str]] = {
     "admin.revoke_kiosk": TEAM,
     "kiosk.pair": EVERYONE,
     "kiosk.home": frozenset({KIOSK_DEVICE}),
+    # The kiosk page's own calls: nobody else has a reason to make them.
+    "kiosk.create_entry": frozenset({KIOSK_DEVICE}),
+    "kiosk.receipt_lookup": frozenset({KIOSK_DEVICE}),
+    "kiosk.receipt_consent": frozenset({KIOSK_DEVICE}),
+    "kiosk.receipt_withdraw": frozenset({KIOSK_DEVICE}),
+    "kiosk.tus_options": frozenset({KIOSK_DEVICE}),
+    "kiosk.tus_create": frozenset({KIOSK_DEVICE}),
+    "kiosk.tus_head": frozenset({KIOSK_DEVICE}),
+    "kiosk.tus_patch": frozenset({KIOSK_DEVICE}),
+    "kiosk.tus_delete": frozenset({KIOSK_DEVICE}),
+    "kiosk.voice_prompt": frozenset({KIOSK_DEVICE}),
+    "kiosk.voice_word": frozenset({KIOSK_DEVICE}),
+    # The question cards the kiosk offers are kept by the people who run sessions.
+    "kiosk.cards": frozenset({ADMIN, STAFF, COHOST}),
     "podcast.index": frozenset({ADMIN, COHOST}),
 }
 
-# Requests the right principal makes correctly that still fail validation on purpose
-# (an empty form), so the test does not change passwords or upload media. Any other
-# allowed request must succeed: a 404 would mean the URL held the wrong objects.
-ALLOWED_BUT_INVALID = {("auth.change_password", "POST"), ("api.create_entry", "POST")}
+# Requests the right principal makes correctly that still fail validation on purpose,
+# with the status they must get: an empty form (so the test does not change passwords or
+# upload media), and a tus creation without its headers. Any other allowed request must
+# succeed: a 404 would mean the URL held the wrong objects.
+ALLOWED_BUT_INVALID = {
+    ("auth.change_password", "POST"): 422,
+    ("api.create_entry", "POST"): 422,   # no media
+    ("api.tus_create", "POST"): 412,     # no Tus-Resumable and Upload-Length
+    ("kiosk.tus_create", "POST"): 412,
+}
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = "application/offset+octet-stream"
+CHUNK = b"hello"
 
 
 @dataclass(frozen=True)
@@ -108,6 +145,17 @@ def is_api(rule: Rule) -> bool:
     return rule.rule.startswith("/api/")
 
 
+# Kiosk routes the page calls with JSON or the tus protocol: a machine is asking, so an
+# anonymous caller gets a JSON 401 it can act on, not a sign-in page.
+MACHINE_ENDPOINTS = {"kiosk.tus_options", "kiosk.tus_create", "kiosk.tus_head",
+                     "kiosk.tus_patch", "kiosk.tus_delete", "kiosk.create_entry",
+                     "kiosk.receipt_lookup", "kiosk.receipt_consent", "kiosk.receipt_withdraw"}
+
+
+def is_machine_call(rule: Rule) -> bool:
+    return rule.endpoint in MACHINE_ENDPOINTS
+
+
 def seen_as(who: Who, rule: Rule) -> str:
     """The API takes bearer tokens only: there a cookie (session or kiosk) is no credential,
     which is what makes exempting the API from CSRF safe."""
@@ -121,7 +169,14 @@ def routes(app: Flask) -> list[Rule]:
 
 
 def methods(rule: Rule) -> list[str]:
-    return sorted((rule.methods or set()) & {"GET", "POST"})
+    """Every method a rule answers, less the ones added for it (HEAD beside GET, and the
+    automatic OPTIONS): so tus's own HEAD, PATCH, DELETE and OPTIONS are called too."""
+    found = set(rule.methods or ())
+    if "GET" in found:
+        found.discard("HEAD")
+    if getattr(rule, "provide_automatic_options", False):
+        found.discard("OPTIONS")
+    return sorted(found)
 
 
 def expand(declared: frozenset[str]) -> frozenset[str]:
@@ -132,6 +187,8 @@ def expand(declared: frozenset[str]) -> frozenset[str]:
 
 
 def error_shape_ok(response: TestResponse) -> bool:
+    if response.request.method == "HEAD":  # no body, so only its type can be checked
+        return response.mimetype == "application/json"
     body = response.get_json(silent=True)
     return (isinstance(body, dict) and set(body) == {"error"}
             and isinstance(body["error"].get("code"), str)
@@ -151,16 +208,32 @@ class Caller:
     headers: dict[str, str] = field(default_factory=dict)
     cookies: dict[str, str] = field(default_factory=dict)
 
-    def request(self, method: str, url: str, data: dict | None = None) -> TestResponse:
+    def request(self, method: str, url: str, body: Body | None = None) -> TestResponse:
         client = self.app.test_client()
         for name, value in self.cookies.items():
             client.set_cookie(name, value)
-        data = dict(data or {})
-        if method == "POST" and not url.startswith("/api/"):
-            # A valid CSRF token, so CSRF never hides the access decision.
+        body = body or Body()
+        form, headers = dict(body.form), {**self.headers, **body.headers}
+        if method not in ("GET", "HEAD", "OPTIONS") and not url.startswith("/api/"):
+            # A valid CSRF token, so CSRF never hides the access decision: in the form,
+            # and as the header the kiosk page's own calls send.
             page = client.get("/auth/login", headers=self.headers)
-            data["csrf_token"] = csrf_from(page.text)
-        return client.open(url, method=method, data=data, headers=self.headers)
+            form["csrf_token"] = headers["X-CSRFToken"] = csrf_from(page.text)
+        if body.json is not None:
+            return client.open(url, method=method, json=body.json, headers=headers)
+        if body.raw is not None:
+            return client.open(url, method=method, data=body.raw, headers=headers)
+        return client.open(url, method=method, data=form, headers=headers)
+
+
+@dataclass
+class Body:
+    """What a request sends besides its credentials: a form, JSON or raw bytes."""
+
+    form: dict[str, str] = field(default_factory=dict)
+    json: object = None
+    raw: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def session_cookie(app: Flask, email: str, password: str = PASSWORD) -> str:
@@ -209,7 +282,7 @@ def make_entry(app: Flask, org_id: int, **fields) -> int:
         db.session.add(entry)
         db.session.flush()
         key = f"org/{org_id}/entries/{entry.id}/transcript.json"
-        get_storage().put(key, BytesIO(json.dumps(TRANSCRIPT).encode()))
+        get_private_storage().put(key, BytesIO(json.dumps(TRANSCRIPT).encode()))
         entry.transcript_key, entry.language = key, "en"
         db.session.commit()
         return entry.id
@@ -226,7 +299,8 @@ def make_job(app: Flask, org_id: int, **fields) -> int:
 
 class Objects:
     """Real rows of an organisation to put in URLs. Rows a request may change (tokens and
-    kiosks to revoke) are made fresh for each request, never the caller's own."""
+    kiosks to revoke, entries to withdraw, receipts, uploads) are made fresh for each
+    request, never the caller's own."""
 
     _names = itertools.count()
 
@@ -235,6 +309,9 @@ class Objects:
         self.org_id = world.orgs[org]
         self.entry_id = make_entry(self.app, self.org_id)
         self.job_id = make_job(self.app, self.org_id, target_id=self.entry_id)
+        with self.app.app_context(), tenancy.as_org(self.org_id):
+            self.kiosk = db.session.scalar(select(Kiosk.id).where(
+                Kiosk.token_hash == hash_token(world.kiosk_tokens[org])))
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self._names)}"
@@ -260,30 +337,69 @@ class Objects:
             query = parse_qs(urlsplit(storage.signed_url(key)).query)
         return {"key": key, "expires": query["expires"][0], "sig": query["sig"][0]}
 
+    def receipt_code(self) -> str:
+        """The receipt code of a new written entry (the request may withdraw it)."""
+        with self.app.app_context(), tenancy.as_org(self.org_id):
+            admin = db.session.get(User, self.world.account(ADMIN, self.org).user_id)
+            received = intake.receive_text(Principal("user", self.org_id, user=admin),
+                                           self.unique("a throwaway entry"),
+                                           consent=Consent())
+            return received.receipt_code
+
+    def upload_id(self, who: Who) -> str:
+        """A new upload of the caller's own, with nothing sent yet (the admin's for
+        anonymous callers): tus shows an upload only to the kiosk or user that made it."""
+        if who.kind == KIOSK_DEVICE:
+            owner = {"kiosk_id": self.kiosk}
+        else:
+            role = who.kind if who.kind in ROLES else ADMIN
+            owner = {"user_id": self.world.account(role, self.org).user_id}
+        with self.app.app_context(), tenancy.as_org(self.org_id):
+            upload = Upload(org_id=self.org_id, length=len(CHUNK), offset=0, meta={},
+                            expires_at=utcnow() + dt.timedelta(hours=1), **owner)
+            db.session.add(upload)
+            db.session.commit()
+            part_path(upload.id).parent.mkdir(parents=True, exist_ok=True)
+            part_path(upload.id).touch()
+            return upload.id
+
     def url_values(self, rule: Rule, who: Who) -> dict[str, object]:
         fillers: dict[str, Callable[[], dict[str, object]]] = {
             "entry_id": lambda: {"entry_id": self.entry_id},
             "job_id": lambda: {"job_id": self.job_id},
             "token_id": lambda: {"token_id": self.token_id(who)},
             "kiosk_id": lambda: {"kiosk_id": self.kiosk_id(who)},
-            "key": self.signed_media,
+            "code": lambda: {"code": self.receipt_code()},
+            "upload_id": lambda: {"upload_id": self.upload_id(who)},
+            "word": lambda: {"word": receipts.wordlist()[0]},
+        }
+        # Arguments whose meaning depends on the route.
+        by_endpoint: dict[str, dict[str, Callable[[], dict[str, object]]]] = {
+            "signed_media": {"key": self.signed_media},
+            "kiosk.voice_prompt": {"key": lambda: {"key": "welcome"}},
+            "api.withdraw_entry": {"entry_id": lambda: {
+                "entry_id": make_entry(self.app, self.org_id)}},
         }
         values: dict[str, object] = {}
         for argument in sorted(rule.arguments):
-            if argument not in fillers:
+            filler = by_endpoint.get(rule.endpoint, {}).get(argument) or fillers.get(argument)
+            if filler is None:
                 pytest.fail(f"route {rule.rule}: teach Objects.url_values a real "
                             f"{argument!r} of the caller's organisation")
-            values.update(fillers[argument]())
+            values.update(filler())
         return values
 
     def url(self, rule: Rule, method: str, who: Who) -> str:
         adapter = self.app.url_map.bind("localhost")
-        return adapter.build(rule.endpoint, self.url_values(rule, who), method=method)
+        url = adapter.build(rule.endpoint, self.url_values(rule, who), method=method)
+        assert adapter.match(urlsplit(url).path, method=method)[0] == rule.endpoint, url
+        return url
 
-    def form(self, rule: Rule, method: str) -> dict[str, str]:
-        if method != "POST":
-            return {}
+    def body(self, rule: Rule, method: str) -> Body:
+        """A correct request for each route (but ALLOWED_BUT_INVALID's), so an allowed
+        caller gets a 2xx or 3xx and a refused one could have done something."""
         admin = self.world.account(ADMIN, self.org)
+        some = {"audience": "organisation"}
         forms: dict[str, Callable[[], dict[str, str]]] = {
             "auth.login": lambda: {"email": admin.email, "password": admin.password},
             "auth.tokens": lambda: {"name": self.unique("token")},
@@ -291,8 +407,25 @@ class Objects:
                                     "role": PANEL},
             "admin.kiosks": lambda: {"name": self.unique("kiosk")},
             "kiosk.pair": lambda: {"token": self.world.kiosk_tokens[self.org]},
+            "kiosk.cards": lambda: {"action": "add", "text": self.unique("What helped?")},
         }
-        return forms.get(rule.endpoint, dict)()
+        json_bodies: dict[str, Callable[[], object]] = {
+            "kiosk.create_entry": lambda: {"kind": "text", "text": self.unique("written")},
+            "kiosk.receipt_lookup": lambda: {"code": self.receipt_code()},
+            "kiosk.receipt_consent": lambda: {"code": self.receipt_code(), "consent": some},
+            "kiosk.receipt_withdraw": lambda: {"code": self.receipt_code()},
+            "api.receipt_consent": lambda: {"consent": some},
+        }
+        if method == "PATCH":  # the first bytes of the new upload in the URL
+            return Body(raw=CHUNK, headers={**TUS, "Upload-Offset": "0",
+                                            "Content-Type": OCTETS})
+        if rule.endpoint.split(".")[-1] in ("tus_head", "tus_delete"):
+            return Body(headers=TUS)
+        if method != "POST":
+            return Body()
+        if rule.endpoint in json_bodies:
+            return Body(json=json_bodies[rule.endpoint]())
+        return Body(form=forms.get(rule.endpoint, dict)())
 
 
 @pytest.fixture
@@ -330,15 +463,15 @@ def test_role_matrix(world, objects, who):
     for rule in routes(app):
         for method in methods(rule):
             url = objects.url(rule, method, who)
-            response = caller.request(method, url, objects.form(rule, method))
+            response = caller.request(method, url, objects.body(rule, method))
             seen = seen_as(who, rule)
             status = response.status_code
             if seen in EXPECTED[rule.endpoint]:
-                expected = "allowed (not 401, 403, 404 or 5xx)"
-                ok = status not in (401, 403, 404) and status < 500
-                if (rule.endpoint, method) not in ALLOWED_BUT_INVALID:
-                    expected, ok = "allowed (2xx or 3xx)", status < 400
-            elif seen == ANON and is_api(rule):
+                invalid = ALLOWED_BUT_INVALID.get((rule.endpoint, method))
+                expected, ok = "allowed (2xx or 3xx)", status < 400
+                if invalid is not None:
+                    expected, ok = f"allowed but invalid ({invalid})", status == invalid
+            elif seen == ANON and (is_api(rule) or is_machine_call(rule)):
                 expected = "401 with a JSON error"
                 ok = status == 401 and error_shape_ok(response)
             elif seen == ANON:

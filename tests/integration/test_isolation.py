@@ -11,6 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from argon2 import PasswordHasher
@@ -20,12 +21,13 @@ from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from diaryroom import accounts, tenancy
-from diaryroom.adapters import get_storage
+from diaryroom.adapters import get_private_storage
 from diaryroom.auth import passwords
 from diaryroom.domain import status as st
 from diaryroom.domain.consent import Consent
 from diaryroom.extensions import db
-from diaryroom.models import ApiToken, Entry, Job, Kiosk, OrgScoped, User
+from diaryroom.models import ApiToken, ConsentRecord, Entry, Job, Kiosk, OrgScoped, User
+from diaryroom.uploads import Upload, part_path
 from tests.conftest import AuthActions, World, bearer, csrf_from
 
 INT_ARGUMENT = re.compile(r"<int:(\w+)>")
@@ -53,11 +55,13 @@ class OrgData:
     token_name: str
     emails: list[str]
 
-    def object_for(self, argument: str) -> int:
+    def object_for(self, argument: str, endpoint: str = "") -> int:
         ids = {"entry_id": self.entry_ids[0], "job_id": self.job_id,
                "token_id": self.token_id, "kiosk_id": self.kiosk_id}
         if argument not in ids:
             pytest.fail(f"teach OrgData.object_for a real {argument!r} of an organisation")
+        if endpoint == "api.withdraw_entry":  # not the entry the other routes read
+            return self.entry_ids[1]
         return ids[argument]
 
 
@@ -80,7 +84,7 @@ def seed(world: World, name: str) -> OrgData:
                 db.session.add(entry)
                 db.session.flush()
                 key = f"org/{org_id}/entries/{entry.id}/transcript.json"
-                get_storage().put(key, BytesIO(_transcript(f" {marker} words {n}")))
+                get_private_storage().put(key, BytesIO(_transcript(f" {marker} words {n}")))
                 entry.transcript_key, entry.language = key, "en"
                 entry_ids.append(entry.id)
             job = Job(org_id=org_id, kind="transcribe_entry", target_id=entry_ids[0],
@@ -103,12 +107,18 @@ def orgs(world) -> dict[str, OrgData]:
     return {name: seed(world, name) for name in ("A", "B")}
 
 
+def org_models() -> list[type]:
+    """Every model whose rows belong to one organisation."""
+    models = [m.class_ for m in db.Model.registry.mappers if issubclass(m.class_, OrgScoped)]
+    assert {User, ApiToken, Kiosk, Entry, Job, ConsentRecord, Upload} <= set(models)
+    return sorted(models, key=lambda m: m.__name__)
+
+
 def snapshot(app: Flask, org_id: int) -> dict:
     """Every organisation-scoped row of one organisation, column by column."""
     rows = {}
     with app.app_context(), tenancy.unscoped():
-        for model in (User, ApiToken, Kiosk, Entry, Job):
-            assert issubclass(model, OrgScoped)
+        for model in org_models():
             for row in db.session.scalars(select(model).where(model.org_id == org_id)):
                 rows[(model.__name__, row.id)] = {
                     c.key: getattr(row, c.key) for c in model.__table__.columns}
@@ -150,7 +160,8 @@ def id_rules(app: Flask) -> list[Rule]:
 
 
 def url_for_rule(app: Flask, rule: Rule, method: str, data: OrgData) -> str:
-    values = {arg: data.object_for(arg) for arg in INT_ARGUMENT.findall(rule.rule)}
+    values = {arg: data.object_for(arg, rule.endpoint)
+              for arg in INT_ARGUMENT.findall(rule.rule)}
     other = set(rule.arguments) - set(values)
     assert not other, f"{rule.rule}: fill {sorted(other)} too"
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
@@ -200,6 +211,148 @@ def test_other_organisations_ids_are_not_found(world, orgs, role, via):
             response = caller.request(method, url_for_rule(app, rule, method, a))
             assert response.status_code in (200, 302), (method, rule.rule,
                                                         response.status_code)
+
+
+# --- receipt codes and upload ids -----------------------------------------------------
+
+TUS = {"Tus-Resumable": "1.0.0"}
+OCTETS = "application/offset+octet-stream"
+
+
+class KioskPage:
+    """A browser paired as an organisation's kiosk, calling the kiosk page's actions."""
+
+    def __init__(self, world: World, org: str):
+        self.client = world.app.test_client()
+        page = self.client.get("/kiosk/pair")
+        assert self.client.post("/kiosk/pair", data={
+            "token": world.kiosk_tokens[org], "csrf_token": csrf_from(page.text)}
+        ).status_code == 302
+        home = self.client.get("/kiosk/")
+        self.headers = {"X-CSRFToken": re.search(r'name="csrf-token" content="([^"]+)"',
+                                                 home.text).group(1)}
+
+    def action(self, path: str, body: dict) -> TestResponse:
+        return self.client.post(f"/kiosk{path}", json=body, headers=self.headers)
+
+
+def new_upload(client, base: str, headers: dict, data: bytes, send: int) -> str:
+    """A tus upload of ``data`` with its first ``send`` bytes sent; returns its id."""
+    created = client.post(base, headers={**headers, **TUS, "Upload-Length": str(len(data))})
+    assert created.status_code == 201, created.text
+    upload_id = created.headers["Location"].rsplit("/", 1)[1]
+    if send:
+        sent = client.patch(f"{base}/{upload_id}", data=data[:send], content_type=OCTETS,
+                            headers={**headers, **TUS, "Upload-Offset": "0"})
+        assert sent.status_code == 204, sent.text
+    return upload_id
+
+
+def stored_objects(app: Flask, org_id: int) -> dict[str, bytes]:
+    root = Path(app.config["DATA_DIR"]) / "media" / "org" / str(org_id)
+    return {str(p): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+def test_other_organisations_receipt_codes_are_not_found(world, orgs):
+    app, a, b = world.app, orgs["A"], orgs["B"]
+    b_kiosk, a_kiosk = KioskPage(world, "B"), KioskPage(world, "A")
+    b_made = b_kiosk.action("/entries", {"kind": "text", "text": f"{b.marker} written"})
+    a_made = a_kiosk.action("/entries", {"kind": "text", "text": f"{a.marker} written"})
+    assert b_made.status_code == a_made.status_code == 201
+    code = b_made.json["receipt_code"]
+    before, files = snapshot(app, b.org_id), stored_objects(app, b.org_id)
+
+    forms = [code, code.upper().replace("-", " ")]
+    tried = []
+    for typed in forms:
+        tried += [a_kiosk.action("/receipts/lookup", {"code": typed}),
+                  a_kiosk.action("/receipts/consent", {"code": typed, "consent": {
+                      "audience": "public", "voice": "natural", "panel_quotes": True}}),
+                  a_kiosk.action("/receipts/withdraw", {"code": typed})]
+    api = world.app.test_client()
+    for token in (world.kiosk_tokens["A"], world.account("staff", "A").token,
+                  world.account("admin", "A").token):
+        tried += [api.post(f"/api/v1/receipts/{code}/consent", headers=bearer(token),
+                           json={"consent": {"audience": "public"}}),
+                  api.post(f"/api/v1/receipts/{code}/withdraw", headers=bearer(token))]
+    for response in tried:
+        assert response.status_code == 404, (response.request.path, response.text)
+        assert response.json["error"]["code"] == "not_found"
+        assert leaks(response.text, b) == [] and "received" not in response.text
+
+    assert snapshot(app, b.org_id) == before, "A changed B's entry or its consent history"
+    assert stored_objects(app, b.org_id) == files
+    # The codes are real: each organisation's own kiosk finds its own.
+    assert b_kiosk.action("/receipts/lookup", {"code": code}).status_code == 200
+    assert a_kiosk.action("/receipts/lookup", {"code": a_made.json["receipt_code"]}
+                          ).status_code == 200
+
+
+def test_other_organisations_uploads_are_not_found(world, orgs):
+    app, b = world.app, orgs["B"]
+    data = bytes(range(256)) * 8
+    b_kiosk = KioskPage(world, "B")
+    b_staff = bearer(world.account("staff", "B").token)
+    b_ids = [new_upload(b_kiosk.client, "/kiosk/uploads", b_kiosk.headers, data, 1000),
+             new_upload(app.test_client(), "/api/v1/uploads", b_staff, data, len(data))]
+    before = snapshot(app, b.org_id)
+    with app.app_context():
+        parts = {i: part_path(i).read_bytes() for i in b_ids}
+
+    a_kiosk = KioskPage(world, "A")
+    api = app.test_client()
+    doors = [(a_kiosk.client, "/kiosk/uploads", a_kiosk.headers)] + [
+        (api, "/api/v1/uploads", bearer(token)) for token in (
+            world.kiosk_tokens["A"], world.account("staff", "A").token,
+            world.account("admin", "A").token)]
+    for client, base, headers in doors:
+        for upload_id in b_ids:
+            url = f"{base}/{upload_id}"
+            offset = str(1000 if upload_id == b_ids[0] else len(data))
+            for response in (
+                    client.head(url, headers={**headers, **TUS}),
+                    client.patch(url, data=b"more", content_type=OCTETS,
+                                 headers={**headers, **TUS, "Upload-Offset": offset}),
+                    client.delete(url, headers={**headers, **TUS})):
+                assert response.status_code == 404, (response.request.method, url)
+                assert "Upload-Offset" not in response.headers
+    for upload_id in b_ids:
+        for response in (
+                a_kiosk.action("/entries", {"upload_id": upload_id, "kind": "audio"}),
+                api.post("/api/v1/entries", json={"upload_id": upload_id, "kind": "audio"},
+                         headers=bearer(world.account("staff", "A").token))):
+            assert response.status_code == 422, response.text
+            assert response.json["error"]["code"] == "upload_not_found"
+
+    assert snapshot(app, b.org_id) == before
+    with app.app_context():
+        assert {i: part_path(i).read_bytes() for i in b_ids} == parts
+    assert b_kiosk.client.head(f"/kiosk/uploads/{b_ids[0]}", headers={
+        **b_kiosk.headers, **TUS}).headers["Upload-Offset"] == "1000"
+
+
+def test_other_organisations_question_cards_are_not_found(world, orgs):
+    app, a, b = world.app, orgs["A"], orgs["B"]
+    b_staff = Caller(world, "B", "staff", "session")
+    page = b_staff.client.get("/kiosk/cards")
+    added = b_staff.client.post("/kiosk/cards", data={
+        "action": "add", "text": f"{b.marker} question?", "csrf_token": csrf_from(page.text)})
+    assert added.status_code == 302
+    card_ids = _ids(r'name="card_id" value="(\d+)"', b_staff.get("/kiosk/cards").text)
+    assert len(card_ids) == 1
+    before = snapshot(app, b.org_id)
+
+    a_staff = Caller(world, "A", "staff", "session")
+    assert b.marker not in a_staff.get("/kiosk/cards").text
+    assert b.marker not in KioskPage(world, "A").client.get("/kiosk/").text
+    for action in ("hide", "show", "delete"):
+        page = a_staff.client.get("/kiosk/cards")
+        response = a_staff.client.post("/kiosk/cards", data={
+            "action": action, "card_id": str(*card_ids), "csrf_token": csrf_from(page.text)})
+        assert response.status_code == 404, action
+    assert snapshot(app, b.org_id) == before
+    assert f"{b.marker} question?" in KioskPage(world, "B").client.get("/kiosk/").text
+    assert a.marker not in KioskPage(world, "B").client.get("/kiosk/").text
 
 
 # --- every list -----------------------------------------------------------------------

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from diaryroom import entries, jobs, tenancy
-from diaryroom.adapters import get_storage
+from diaryroom.adapters import get_private_storage, get_storage
 from diaryroom.domain import status as st
 from diaryroom.extensions import db
 from diaryroom.models import Entry, Job, utcnow
@@ -603,7 +603,7 @@ def test_killed_worker_mid_transcription_is_recovered_by_a_new_worker(
     assert entry.duration == pytest.approx(60, abs=1)
     assert entry.transcript_key
     with app.app_context():
-        assert get_storage().exists(entry.transcript_key)
+        assert get_private_storage().exists(entry.transcript_key)
         transcript = entries.load_transcript(entry)
     assert len(transcript.text.split()) > 50  # a minute of speech, all of it
     assert transcript.segments[-1].end > 45

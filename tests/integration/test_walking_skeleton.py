@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from diaryroom import accounts, tenancy
-from diaryroom.adapters import get_storage
+from diaryroom.adapters import get_private_storage, get_storage
 from diaryroom.extensions import db
 from diaryroom.models import Entry, Job
 from tests.conftest import bearer, run_jobs, shared_file
@@ -81,7 +81,7 @@ def api_get(client, staff_token) -> Callable[[str], Any]:
 @pytest.fixture
 def stored(app) -> Callable[[str], bytes]:
     def stored(key: str) -> bytes:
-        with app.app_context(), get_storage().open(key) as fh:
+        with app.app_context(), get_private_storage().open(key) as fh:
             return fh.read()
     return stored
 

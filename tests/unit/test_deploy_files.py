@@ -162,6 +162,8 @@ def test_app_services_have_the_settings_this_deployment_needs(services):
         assert endpoint.hostname == "minio" and str(endpoint.port) == minio_port, name
         assert endpoint.hostname in services
         assert env.get(PREFIX + "SECRET_KEY"), name
+        # Originals are encrypted with this key; it must be set, and kept apart from the DB.
+        assert env.get(PREFIX + "ENCRYPTION_KEY"), name
         assert env.get(PREFIX + "S3_ACCESS_KEY_ID") and env.get(PREFIX + "S3_SECRET_ACCESS_KEY")
         assert env.get(PREFIX + "DATA_DIR") == "/data", name
 
@@ -174,7 +176,7 @@ def test_app_services_share_one_environment(services):
 def test_no_literal_secrets(services):
     for name, service in services.items():
         for key, value in _env(service).items():
-            if "PASSWORD" in key or "SECRET" in key:
+            if "PASSWORD" in key or "SECRET" in key or key.endswith("_KEY"):
                 assert re.fullmatch(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?[-?][^}]*)?\}", value), (
                     f"{name}: {key} must come from the environment, e.g. ${{{key}:?...}}")
                 assert ":-" not in value, f"{name}: {key} must not have a default"

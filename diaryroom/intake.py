@@ -1,0 +1,237 @@
+"""Taking in an entry: validate it, keep the original encrypted, record consent and a
+receipt, queue the pipeline. And later: changing consent or withdrawing by receipt.
+
+Nothing is half-stored: the original is written before the entry is committed and
+removed again if the commit fails; an upload is only marked used in the same commit.
+"""
+from __future__ import annotations
+
+import io
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from flask import current_app
+from sqlalchemy import select
+
+from . import jobs, uploads
+from .adapters import encryption_key, get_private_storage
+from .auth.principal import Principal
+from .crypto import seal, unseal
+from .domain import receipts
+from .domain import status as st
+from .domain.consent import Consent
+from .errors import InvalidInput, NotFound
+from .extensions import db
+from .media.validate import validate
+from .models import ConsentRecord, Entry, Job, utcnow
+
+KINDS = ("audio", "video", "text")
+MEDIA_SUFFIXES = {".webm", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".wav", ".flac", ".mkv",
+                  ".mka"}
+MAX_TEXT_CHARS = 10_000
+MAX_CARD_ID = 2**31 - 1  # the column is a 32-bit integer
+PROCESS = "transcribe_entry"  # the pipeline's first job; it also handles written entries
+RECEIPT_CONTEXT = b"diaryroom:receipt"
+
+
+@dataclass(frozen=True)
+class Received:
+    entry: Entry
+    job: Job | None  # None when the entry already existed (a repeated request)
+    receipt_code: str
+
+
+def _actor(principal: Principal) -> str:
+    return f"kiosk:{principal.kiosk.id}" if principal.kiosk else f"staff:{principal.user.id}"
+
+
+def _new_entry(principal: Principal, kind: str, consent: Consent,
+               card_id: int | None) -> tuple[Entry, str]:
+    code = receipts.generate()
+    key = encryption_key()
+    entry = Entry(org_id=principal.org_id, kind=kind, status=st.RECEIVED,
+                  consent=consent.to_dict(), question_card_id=card_id,
+                  receipt_hash=receipts.lookup_hash(code, key),
+                  receipt_sealed=seal(key, code.encode(), context=RECEIPT_CONTEXT),
+                  kiosk_id=principal.kiosk.id if principal.kiosk else None,
+                  created_by_id=principal.user.id if principal.user else None)
+    db.session.add(entry)
+    db.session.flush()  # the entry's id names its storage keys
+    db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="given",
+                                 actor=_actor(principal), **consent.to_dict()))
+    return entry, code
+
+
+def _store_and_commit(entry: Entry, key: str, data: BinaryIO, *,
+                      extra: Callable[[Entry], None] | None = None) -> None:
+    private = get_private_storage()
+    stored = private.put(key, data)
+    try:
+        entry.original_key, entry.original_sha256 = stored.key, stored.sha256
+        if extra:
+            extra(entry)
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        private.delete(key)
+        raise
+
+
+def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str | None,
+                  consent: Consent, card_id: int | None, on_commit=None) -> Received:
+    keep, info = validate(path, kind=kind, max_seconds=current_app.config[
+        "MAX_RECORDING_SECONDS"])
+    entry, code = _new_entry(principal, "video" if info.has_video else "audio", consent,
+                             card_id)
+    entry.duration, entry.original_filename = info.duration, Path(filename).name[:200] or None
+    key = f"org/{entry.org_id}/entries/{entry.id}/original{keep.suffix.lower()}"
+    with keep.open("rb") as fh:
+        _store_and_commit(entry, key, fh, extra=on_commit)
+    return Received(entry, jobs.enqueue(PROCESS, entry.id, org_id=entry.org_id), code)
+
+
+def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
+                   consent: Consent, card_id: int | None = None) -> Received:
+    """Make an entry from a finished resumable upload (used once, then gone).
+
+    Asked again for the same upload by the same kiosk (its first reply was lost), it
+    answers with the entry already made, so the person still gets their receipt code.
+    """
+    made = uploads.entry_made_from(upload_id, principal)
+    if made is not None and (entry := db.session.get(Entry, made)) is not None:
+        return Received(entry, None, receipt_code(entry))
+    path, upload = uploads.claim_completed_upload(upload_id, principal)
+    # Without a filename it is what a kiosk's MediaRecorder makes (the part file's own
+    # ".part" must not count: WebM is only remuxed, and so given a duration, by suffix).
+    filename = (upload.meta or {}).get("filename") or ""
+    suffix = Path(filename).suffix.lower() or ".webm"
+    if suffix not in MEDIA_SUFFIXES:
+        raise InvalidInput(f"unsupported file type {suffix}", code="unsupported_media")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / f"upload{suffix}"
+        shutil.copyfile(path, work)
+        received = _receive_file(principal, work, filename=filename, kind=kind,
+                                 consent=consent, card_id=card_id,
+                                 on_commit=lambda entry: uploads.mark_consumed(upload, entry.id))
+    # Keep the row (marked used) so a replayed id is refused; it goes when it expires.
+    uploads.discard(upload, keep_record=True)
+    db.session.commit()
+    return received
+
+
+def receive_file(principal: Principal, media: BinaryIO, filename: str, *, kind: str | None,
+                 consent: Consent, card_id: int | None = None) -> Received:
+    """Make an entry from a file sent in one request (API multipart)."""
+    suffix = Path(filename or "").suffix.lower()
+    if suffix not in MEDIA_SUFFIXES:
+        raise InvalidInput(f"unsupported file type {suffix or '(none)'}",
+                           code="unsupported_media")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp) / f"upload{suffix}"
+        with work.open("wb") as fh:
+            shutil.copyfileobj(media, fh)
+        return _receive_file(principal, work, filename=filename, kind=kind, consent=consent,
+                             card_id=card_id)
+
+
+def receive_text(principal: Principal, text: str, *, consent: Consent,
+                 card_id: int | None = None) -> Received:
+    if not isinstance(text, str | None):
+        raise InvalidInput("text must be a string", code="invalid_text")
+    text = (text or "").strip()
+    if not text:
+        raise InvalidInput("There is nothing written yet.", code="empty_text")
+    if len(text) > MAX_TEXT_CHARS:
+        raise InvalidInput(f"Please keep it under {MAX_TEXT_CHARS} characters.",
+                           code="text_too_long")
+    entry, code = _new_entry(principal, "text", consent, card_id)
+    key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
+    _store_and_commit(entry, key, io.BytesIO(text.encode()))
+    return Received(entry, jobs.enqueue(PROCESS, entry.id, org_id=entry.org_id), code)
+
+
+def parse_kind(value: str | None, *, allow_none: bool = False) -> str | None:
+    if value is None and allow_none:
+        return None
+    if value not in KINDS:
+        raise InvalidInput("kind must be audio, video or text", code="invalid_kind")
+    return value
+
+
+def parse_card(value) -> int | None:
+    """The question card's id from a request: a whole number, or None for none."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= MAX_CARD_ID:
+        raise InvalidInput("prompt_id must be the number of a question card",
+                           code="invalid_prompt")
+    return value
+
+
+def parse_consent(data) -> Consent:
+    if data is not None and not isinstance(data, dict):
+        raise InvalidInput("consent must be an object", code="invalid_consent")
+    try:
+        return Consent.from_dict(data)
+    except (ValueError, TypeError) as e:
+        raise InvalidInput(f"consent is not valid: {e}", code="invalid_consent") from None
+
+
+# -- by receipt ------------------------------------------------------------------------
+
+
+def find_by_receipt(typed: str) -> Entry:
+    """The entry of the current organisation with this receipt code, or NotFound."""
+    code = receipts.normalise(typed or "")
+    entry = None
+    if code:
+        digest = receipts.lookup_hash(code, encryption_key())
+        entry = db.session.scalar(select(Entry).where(Entry.receipt_hash == digest))
+    if entry is None:
+        raise NotFound("We could not find a recording with that code. Please check it "
+                       "and try again.")
+    return entry
+
+
+def receipt_code(entry: Entry) -> str | None:
+    if not entry.receipt_sealed:
+        return None
+    return unseal(encryption_key(), entry.receipt_sealed, context=RECEIPT_CONTEXT).decode()
+
+
+def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
+    if entry.status == st.WITHDRAWN:
+        raise InvalidInput("This recording has been withdrawn and deleted.", code="withdrawn")
+    entry.consent = consent.to_dict()
+    db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="changed",
+                                 actor=actor, **consent.to_dict()))
+    db.session.commit()
+    return entry
+
+
+def withdraw(entry: Entry, *, actor: str) -> Entry:
+    """Withdraw an entry: its media and text are deleted, the consent history remains."""
+    if entry.status == st.WITHDRAWN:
+        return entry
+    st.check_transition(entry.status, st.WITHDRAWN)
+    private = get_private_storage()
+    for key in (entry.original_key, entry.transcript_key):
+        if key:
+            private.delete(key)
+    entry.status, entry.status_reason = st.WITHDRAWN, "withdrawn by the person who recorded it"
+    entry.original_key = entry.transcript_key = None
+    entry.withdrawn_at = utcnow()
+    db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="withdrawn",
+                                 actor=actor, **Consent.from_dict(entry.consent).to_dict()))
+    db.session.commit()
+    return entry
+
+
+def consent_history(entry: Entry) -> list[ConsentRecord]:
+    return list(db.session.scalars(select(ConsentRecord).where(
+        ConsentRecord.entry_id == entry.id).order_by(ConsentRecord.id)))
+

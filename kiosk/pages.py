@@ -1,0 +1,182 @@
+"""Kiosk pages: pairing, the recording flow (one page, screens shown one at a time by
+static/kiosk/kiosk.js) and the spoken prompts it plays."""
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import get_locale, gettext, ngettext
+
+from diaryroom.auth import KIOSK, PUBLIC, allow, current_principal
+from diaryroom.auth.principal import KIOSK_COOKIE, principal_for_token
+from diaryroom.i18n import DEFAULT_LOCALE
+
+from . import bp, cards, voice
+
+COOKIE_AGE = 365 * 24 * 3600  # seconds: a paired kiosk stays paired until revoked
+MAX_TEXT_CHARS = 10_000
+UPLOAD_CHUNK = 1024 * 1024  # bytes per tus PATCH
+
+
+@bp.route("/pair", methods=["GET", "POST"])
+@allow(PUBLIC)
+def pair():
+    """Staff open the pairing link on the device; the token arrives in the URL fragment
+    (never sent to or logged by the server) and the page posts it here."""
+    if request.method == "POST":
+        token = request.form.get("token", "").strip()
+        principal = principal_for_token(token) if token else None
+        if principal is None or principal.kind != "kiosk":
+            flash("That pairing code is not valid or has been revoked.", "error")
+            return render_template("kiosk/pair.html"), 401
+        response = make_response(redirect(url_for("kiosk.home")))
+        response.set_cookie(KIOSK_COOKIE, token, max_age=COOKIE_AGE, httponly=True,
+                            secure=current_app.config["SESSION_COOKIE_SECURE"],
+                            samesite="Strict", path="/")
+        return response
+    return render_template("kiosk/pair.html")
+
+
+def duration_words(seconds: int) -> str:
+    """``900`` -> "15 minutes"; ``90`` -> "1 minute and 30 seconds"."""
+    minutes, rest = divmod(seconds, 60)
+    secs = ngettext("%(num)d second", "%(num)d seconds", rest)
+    if not minutes:
+        return secs
+    mins = ngettext("%(num)d minute", "%(num)d minutes", minutes)
+    return mins if not rest else f"{mins} {secs}"
+
+
+def clock(seconds: int) -> str:
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def client_texts() -> dict[str, str]:
+    """Words kiosk.js shows or says, translated here. ``{name}`` marks are filled in there."""
+    _ = gettext
+    return {
+        "app_name": _("Diary Room"),
+        "step": _("Step {n} of {total}"),
+        "read_aloud": _("Read aloud"),
+        "stop_reading": _("Stop reading"),
+        "just_talk": _("Just talk"),
+        "just_write": _("Just write"),
+        "your_question": _("Your question:"),
+        "preparing_audio": _("Getting the microphone ready…"),
+        "preparing_video": _("Getting the camera and microphone ready…"),
+        "ready": _("Ready. Press Start recording when you want to begin."),
+        "recording": _("Recording. Press Stop when you have finished."),
+        "paused": _("Paused. Press Carry on recording when you are ready."),
+        "one_minute": _("One minute left. The recording stops by itself at {max}."),
+        "seconds_left": _("{n} seconds left. The recording stops by itself at {max}."),
+        "auto_stopped": _("You reached the longest recording allowed, so it stopped by "
+                          "itself. Nothing has been lost."),
+        "mic_error": _("We could not use the microphone. Check that nothing else is using "
+                       "it and try again, or write instead."),
+        "camera_error": _("We could not use the camera or microphone. Try again, record "
+                          "with sound only, or write instead."),
+        "no_recorder": _("This kiosk cannot record. Please write instead."),
+        "length": _("Length: {time}"),
+        "saving_percent": _("{percent}% saved"),
+        "saving_retry": _("The connection dropped. It is safe on this kiosk and we will "
+                          "keep trying."),
+        "saving_problem": _("We could not save it yet. It is safe on this kiosk and we "
+                            "will keep trying."),
+        "still_saving": _("We are still saving your last recording."),
+        "saved_earlier": _("Your earlier recording has been saved safely. For privacy, its "
+                           "receipt code is only shown to the person who made it."),
+        "saved_no_code": _("It has been saved safely, but we cannot show its receipt code "
+                           "this time."),
+        "write_empty": _("Please write something first, or go back."),
+        "write_count": _("{used} of {max} characters used"),
+        "write_full": _("You have reached the limit. Anything more will not fit."),
+        "lookup_empty": _("Please type your receipt code first."),
+        "lookup_format": _("That does not look like a receipt code. It is three words and a "
+                           "number, like amber otter lake 27."),
+        "not_found": _("We could not find anything with that code. Check the words and try "
+                       "again."),
+        "too_many": _("Too many tries. Please wait a while, then try again."),
+        "network": _("We could not reach the server. Please try again in a moment."),
+        "audience_team": _("Only the diary-room team"),
+        "audience_organisation": _("People across the organisation (internal podcast)"),
+        "audience_public": _("The public (public podcast)"),
+        "voice_disguise": _("Disguised"),
+        "voice_natural": _("Not disguised"),
+        "panel_yes": _("Yes, short quotes may be used"),
+        "panel_no": _("No quotes"),
+        "already_withdrawn": _("This has already been withdrawn. There is nothing more to "
+                               "do."),
+        "changed_title": _("Your choices have been changed"),
+        "changed_text": _("From now on we will follow your new choices."),
+        "withdrawn_title": _("It has been withdrawn"),
+        "withdrawn_text": _("It will be deleted and it will not be used."),
+        "idle_count": _("Going back to the start in {n} seconds."),
+    }
+
+
+@bp.get("/")
+@allow(KIOSK)
+def home():
+    config = current_app.config
+    max_seconds = int(config["MAX_RECORDING_SECONDS"])
+    base = url_for("kiosk.home")  # /kiosk/
+    data = {
+        "urls": {
+            "uploads": base + "uploads",
+            "entries": base + "entries",
+            "lookup": base + "receipts/lookup",
+            "consent": base + "receipts/consent",
+            "withdraw": base + "receipts/withdraw",
+            "voice": base + "voice/",
+            "words": base + "voice/words/",
+        },
+        "maxSeconds": max_seconds,
+        "maxTextChars": MAX_TEXT_CHARS,
+        "text": client_texts(),
+    }
+    response = make_response(render_template(
+        "kiosk/app.html", kiosk=current_principal().kiosk, cards=cards.active_cards(),
+        prompts=voice.PROMPTS, titles=voice.TITLES, data=data, max_seconds=max_seconds,
+        max_words=duration_words(max_seconds), max_clock=clock(max_seconds),
+        idle_seconds=int(config["KIOSK_IDLE_SECONDS"]), chunk_size=UPLOAD_CHUNK,
+        max_text_chars=MAX_TEXT_CHARS))
+    # It holds a CSRF token and whatever the person was doing: never keep a copy.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _locale() -> str:
+    return str(get_locale() or DEFAULT_LOCALE)
+
+
+def _send_mp3(make):
+    try:
+        path = make()
+    except KeyError:
+        abort(404)
+    except voice.VoiceUnavailable as e:
+        current_app.logger.error("spoken prompts unavailable: %s", e)
+        abort(503, "Spoken help is not available on this kiosk at the moment.")
+    return send_file(path, mimetype="audio/mpeg", max_age=3600, conditional=True)
+
+
+@bp.get("/voice/<key>.mp3")
+@allow(KIOSK)
+def voice_prompt(key: str):
+    """A screen's words, spoken (made with espeak-ng the first time they are asked for)."""
+    return _send_mp3(lambda: voice.ensure_prompt(current_app.config["DATA_DIR"], key,
+                                                 _locale()))
+
+
+@bp.get("/voice/words/<word>.mp3")
+@allow(KIOSK)
+def voice_word(word: str):
+    """One word (or the number) of a receipt code, spoken."""
+    return _send_mp3(lambda: voice.ensure_word(current_app.config["DATA_DIR"], word,
+                                               _locale()))
