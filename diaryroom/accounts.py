@@ -1,7 +1,9 @@
 """Account services: organisations, users, sign-in, API tokens and kiosk pairing."""
 from __future__ import annotations
 
+import datetime as dt
 import re
+import secrets
 
 from sqlalchemy import func, select
 
@@ -16,7 +18,7 @@ from .auth.passwords import (
 from .domain.roles import Role, parse_role
 from .errors import InvalidInput, NotFound
 from .extensions import db
-from .models import ApiToken, Kiosk, Organisation, User, utcnow
+from .models import ApiToken, Kiosk, Organisation, User, hash_token, utcnow
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -131,6 +133,40 @@ def pair_kiosk(org_id: int, name: str) -> tuple[Kiosk, str]:
     with tenancy.as_org(org_id):
         kiosk, token = Kiosk.pair(org_id, name[:100])
         db.session.add(kiosk)
+        db.session.commit()
+    return kiosk, token
+
+
+PAIRING_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"  # no 0/O, 1/I/L or U to misread
+PAIRING_CODE_LENGTH = 8  # about 39 bits; with a short life and a rate limit, plenty
+PAIRING_MINUTES = 15
+
+
+def _pairing_hash(code: str) -> str:
+    return hash_token("pair:" + re.sub(r"[^A-Z0-9]", "", code.upper()))
+
+
+def issue_pairing_code(kiosk: Kiosk) -> str:
+    """A short, single-use code (``K7MQ-2XR9``) that pairs the device within 15 minutes."""
+    raw = "".join(secrets.choice(PAIRING_ALPHABET) for _ in range(PAIRING_CODE_LENGTH))
+    with tenancy.as_org(kiosk.org_id):
+        kiosk.pairing_code_hash = _pairing_hash(raw)
+        kiosk.pairing_expires_at = utcnow() + dt.timedelta(minutes=PAIRING_MINUTES)
+        db.session.commit()
+    return f"{raw[:4]}-{raw[4:]}"
+
+
+def redeem_pairing_code(code: str) -> tuple[Kiosk, str] | None:
+    """The kiosk for a live pairing code, with a fresh token; the code is used up."""
+    with tenancy.unscoped():
+        kiosk = db.session.scalar(select(Kiosk).where(
+            Kiosk.pairing_code_hash == _pairing_hash(code), Kiosk.revoked_at.is_(None),
+            Kiosk.pairing_expires_at > utcnow()))
+        if kiosk is None:
+            return None
+        token = Kiosk.PREFIX + secrets.token_urlsafe(32)
+        kiosk.token_hash = hash_token(token)  # the link shown with the code stops working
+        kiosk.pairing_code_hash = kiosk.pairing_expires_at = None
         db.session.commit()
     return kiosk, token
 

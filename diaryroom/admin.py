@@ -35,7 +35,7 @@ def kiosks():
             flash("Give the kiosk a name, for example 'Diary room, ground floor'.", "error")
         else:
             kiosk, token = accounts.pair_kiosk(current_principal().org_id, name)
-            paired = (kiosk.name, token)
+            paired = (kiosk.name, token, accounts.issue_pairing_code(kiosk))
     return render_template("admin/kiosks.html", kiosks=accounts.list_kiosks(), paired=paired)
 
 

@@ -134,6 +134,9 @@ def kiosk_pair(name: str) -> None:
     row, token = accounts.pair_kiosk(org.id, name)
     click.echo(f"Kiosk {row.name!r} paired. Token (shown once): {token}")
     click.echo(f"Open on the device: {current_app.config['BASE_URL']}/kiosk/pair#token={token}")
+    code = accounts.issue_pairing_code(row)
+    click.echo(f"Or type this code at {current_app.config['BASE_URL']}/kiosk/pair within "
+               f"{accounts.PAIRING_MINUTES} minutes: {code}")
 
 
 @cli.group()

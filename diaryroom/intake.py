@@ -7,6 +7,7 @@ removed again if the commit fails; an upload is only marked used in the same com
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -95,7 +96,8 @@ def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str 
 
 
 def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
-                   consent: Consent, card_id: int | None = None) -> Received:
+                   consent: Consent, card_id: int | None = None,
+                   sha256: str | None = None) -> Received:
     """Make an entry from a finished resumable upload (used once, then gone).
 
     Asked again for the same upload by the same kiosk (its first reply was lost), it
@@ -105,6 +107,13 @@ def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
     if made is not None and (entry := db.session.get(Entry, made)) is not None:
         return Received(entry, None, receipt_code(entry))
     path, upload = uploads.claim_completed_upload(upload_id, principal)
+    if sha256 is not None and sha256.lower() != (upload.sha256 or ""):
+        # The bytes we hold are not the bytes the kiosk recorded: make nothing, so the
+        # kiosk (which still has the recording) sends it again.
+        uploads.discard(upload)
+        db.session.commit()
+        raise InvalidInput("The recording arrived damaged. It is still safe on the kiosk "
+                           "and will be sent again.", code="checksum_mismatch")
     # Without a filename it is what a kiosk's MediaRecorder makes (the part file's own
     # ".part" must not count: WebM is only remuxed, and so given a duration, by suffix).
     filename = (upload.meta or {}).get("filename") or ""
@@ -152,6 +161,14 @@ def receive_text(principal: Principal, text: str, *, consent: Consent,
     key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
     _store_and_commit(entry, key, io.BytesIO(text.encode()))
     return Received(entry, jobs.enqueue(PROCESS, entry.id, org_id=entry.org_id), code)
+
+
+def parse_sha256(value) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not re.fullmatch(r"[0-9a-fA-F]{64}", value):
+        raise InvalidInput("sha256 must be 64 hexadecimal characters", code="invalid_sha256")
+    return value.lower()
 
 
 def parse_kind(value: str | None, *, allow_none: bool = False) -> str | None:

@@ -104,6 +104,9 @@ class Kiosk(OrgScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[dt.datetime | None]
     revoked_at: Mapped[dt.datetime | None]
+    # A short code staff can read out or type on the device, instead of opening a link.
+    pairing_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    pairing_expires_at: Mapped[dt.datetime | None]
 
     @classmethod
     def pair(cls, org_id: int, name: str) -> tuple[Kiosk, str]:

@@ -44,7 +44,8 @@ def create_entry():
                                        consent=consent, card_id=_card(data))
     else:
         received = intake.receive_upload(current_principal(), str(data.get("upload_id", "")),
-                                         kind=kind, consent=consent, card_id=_card(data))
+                                         kind=kind, consent=consent, card_id=_card(data),
+                                         sha256=intake.parse_sha256(data.get("sha256")))
     return received_json(received)
 
 

@@ -13,9 +13,12 @@ from flask import (
 )
 from flask_babel import get_locale, gettext, ngettext
 
+from diaryroom import accounts
 from diaryroom.auth import KIOSK, PUBLIC, allow, current_principal
 from diaryroom.auth.principal import KIOSK_COOKIE, principal_for_token
+from diaryroom.extensions import limiter
 from diaryroom.i18n import DEFAULT_LOCALE
+from diaryroom.models import Kiosk
 
 from . import bp, cards, voice
 
@@ -26,14 +29,22 @@ UPLOAD_CHUNK = 1024 * 1024  # bytes per tus PATCH
 
 @bp.route("/pair", methods=["GET", "POST"])
 @allow(PUBLIC)
+@limiter.limit("10 per minute", methods=["POST"])
 def pair():
-    """Staff open the pairing link on the device; the token arrives in the URL fragment
-    (never sent to or logged by the server) and the page posts it here."""
+    """Pair this device: staff either open the one-time link on it (the token arrives in
+    the URL fragment, never sent to or logged by the server, and the page posts it
+    here) or type the short pairing code shown on their Kiosks page."""
     if request.method == "POST":
         token = request.form.get("token", "").strip()
-        principal = principal_for_token(token) if token else None
-        if principal is None or principal.kind != "kiosk":
-            flash("That pairing code is not valid or has been revoked.", "error")
+        if token.startswith(Kiosk.PREFIX):
+            principal = principal_for_token(token)
+            valid = principal is not None and principal.kind == "kiosk"
+        else:
+            redeemed = accounts.redeem_pairing_code(token) if token else None
+            valid, token = redeemed is not None, redeemed[1] if redeemed else ""
+        if not valid:
+            flash("That pairing code is not valid, has been used, or has run out. Ask for a "
+                  "new one on the Kiosks page.", "error")
             return render_template("kiosk/pair.html"), 401
         response = make_response(redirect(url_for("kiosk.home")))
         response.set_cookie(KIOSK_COOKIE, token, max_age=COOKIE_AGE, httponly=True,

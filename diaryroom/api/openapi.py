@@ -163,6 +163,8 @@ def _schemas() -> dict[str, Any]:
         "NewEntry": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": ["audio", "video", "text"]},
             "upload_id": {"type": "string"}, "text": {"type": "string", "maxLength": 10000},
+            "sha256": {"type": "string", "pattern": "^[0-9a-fA-F]{64}$",
+                       "description": "SHA-256 of the uploaded bytes; checked before saving"},
             "consent": {"$ref": "#/components/schemas/Consent"},
             "prompt_id": {"type": "integer", "nullable": True}}},
         "NewEntryForm": {"type": "object", "properties": {

@@ -86,7 +86,8 @@ def create_entry():
                                        card_id=card)
     elif data.get("upload_id"):
         received = intake.receive_upload(principal, str(data["upload_id"]), kind=kind,
-                                         consent=consent, card_id=card)
+                                         consent=consent, card_id=card,
+                                         sha256=intake.parse_sha256(data.get("sha256")))
     elif media is not None:
         received = intake.receive_file(principal, media.stream, media.filename or "",
                                        kind=kind, consent=consent, card_id=card)

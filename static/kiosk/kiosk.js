@@ -314,7 +314,11 @@
   function entryBody(record) {
     var data = { kind: record.kind, consent: record.consent, prompt_id: record.promptId };
     if (record.kind === 'text') data.text = record.text;
-    else data.upload_id = record.uploadId;
+    else {
+      data.upload_id = record.uploadId;
+      // The server checks the bytes it holds against this before it says "saved".
+      if (record.sha256) data.sha256 = record.sha256;
+    }
     return data;
   }
 
@@ -344,7 +348,8 @@
         continue;
       }
       if (record.kind !== 'text' && !record.sentAgain && ([404, 410].indexOf(response.status) >= 0
-          || error.code === 'upload_not_found' || error.code === 'upload_incomplete')) {
+          || error.code === 'upload_not_found' || error.code === 'upload_incomplete'
+          || error.code === 'checksum_mismatch')) {
         // The finished upload is gone (expired, or the server lost it): send it again.
         return { again: true };
       }

@@ -245,6 +245,14 @@ def test_kiosk_pair_prints_a_token_that_works_as_a_kiosk(initialised):
         assert me.status_code == 200, me.text
         assert me.json["kind"] == "kiosk" and me.json["kiosk"] == "Front desk"
         assert client.get("/api/v1/me", headers=bearer(token.group(1) + "x")).status_code == 401
+    code = re.search(r"within 15 minutes: ([A-Z0-9]{4}-[A-Z0-9]{4})$", out, re.MULTILINE)
+    assert code, out
+    with app_client(initialised.install) as device:
+        page = device.get("/kiosk/pair")
+        paired = device.post("/kiosk/pair", data={"token": code.group(1),
+                                                  "csrf_token": csrf_from(page.text)})
+        assert paired.status_code == 302, paired.text
+        assert device.get("/kiosk/").status_code == 200
 
 
 def test_token_create_prints_a_working_api_token(initialised):

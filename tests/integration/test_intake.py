@@ -767,3 +767,29 @@ def test_only_a_paired_kiosk_uploads_at_the_kiosk_door(app, world, media):
 
     assert count(app, Upload) == 1 and upload_row(app, started).offset == offset
     assert_nothing_stored(app)
+
+
+def test_the_server_checks_the_bytes_against_the_kiosks_checksum(app, world, media):
+    """'Saved safely' needs the bytes held to be the bytes recorded: a mismatch makes no
+    entry and drops the upload, so the kiosk (which still has the recording) resends."""
+    kiosk = KioskBrowser(app, world.kiosk_tokens["A"])
+    data = media.speech.read_bytes()
+    right = hashlib.sha256(data).hexdigest()
+
+    damaged = kiosk.upload(data)
+    wrong = kiosk.action("/entries", {"upload_id": damaged, "kind": "audio",
+                                      "sha256": hashlib.sha256(data + b"x").hexdigest()})
+    assert wrong.status_code == 422
+    assert wrong.json["error"]["code"] == "checksum_mismatch"
+    assert "sent again" in wrong.json["error"]["message"]
+    assert_nothing_stored(app, entries=0)
+    gone = kiosk.action("/entries", {"upload_id": damaged, "kind": "audio", "sha256": right})
+    assert gone.json["error"]["code"] == "upload_not_found"
+
+    good = kiosk.upload(data)
+    saved = kiosk.action("/entries", {"upload_id": good, "kind": "audio",
+                                      "sha256": right.upper()})
+    assert saved.status_code == 201, saved.text
+    assert kiosk.action("/entries", {"upload_id": good, "kind": "audio",
+                                     "sha256": "nothex"}).json["error"]["code"] == (
+        "invalid_sha256")
