@@ -47,6 +47,14 @@ def load_transcript(entry: Entry) -> Transcript | None:
         return Transcript.from_dict(json.load(fh))
 
 
+def load_text(entry: Entry) -> str | None:
+    """The words of a written entry (decrypted), for the team's review page."""
+    if entry.kind != "text" or not entry.original_key:
+        return None
+    with get_private_storage().open(entry.original_key) as fh:
+        return fh.read().decode()
+
+
 def _set_status(entry: Entry, new: str, reason: str | None = None) -> None:
     st.check_transition(entry.status, new)
     entry.status, entry.status_reason = new, reason

@@ -50,7 +50,8 @@ def create_entry():
 
 
 def consent_json(entry):
-    return jsonify(consent=entry.consent, status=entry.status,
+    # What was chosen and when: never any of the content.
+    return jsonify(consent=entry.consent, status=entry.status, kind=entry.kind,
                    received=entry.created_at.date().isoformat())
 
 

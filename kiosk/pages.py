@@ -29,7 +29,9 @@ UPLOAD_CHUNK = 1024 * 1024  # bytes per tus PATCH
 
 @bp.route("/pair", methods=["GET", "POST"])
 @allow(PUBLIC)
-@limiter.limit("10 per minute", methods=["POST"])
+# Only failed attempts count, so pairing a roomful of devices is never refused.
+@limiter.limit("10 per minute", methods=["POST"],
+               deduct_when=lambda response: response.status_code == 401)
 def pair():
     """Pair this device: staff either open the one-time link on it (the token arrives in
     the URL fragment, never sent to or logged by the server, and the page posts it

@@ -20,4 +20,5 @@ def index():
 def entry(entry_id: int):
     item = entries.get_entry(entry_id)
     return render_template("review/entry.html", entry=item,
-                           transcript=entries.load_transcript(item))
+                           transcript=entries.load_transcript(item),
+                           written=entries.load_text(item))

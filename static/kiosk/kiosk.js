@@ -291,6 +291,13 @@
             }
           },
           onProgress: function (sent, total) { view.progress(total ? sent / total : 0); },
+          onShouldRetry: function (error, retryAttempt, options) {
+            // Say at once that the connection dropped (it may take minutes to come back),
+            // then let tus decide whether this error is worth retrying, as it would.
+            view.problem(T.saving_retry);
+            var status = error && error.originalResponse ? error.originalResponse.getStatus() : 0;
+            return !status || status < 400 || status >= 500 || status === 409 || status === 423;
+          },
           onError: function (error) {
             // Only after every retry above has failed (or the server refused outright):
             // keep it on the kiosk, say so, and start again in a little while.
@@ -878,8 +885,10 @@
     el.hidden = !message;
   }
 
-  function describeConsent(consent) {
+  function describeConsent(consent, kind) {
     $('found-audience').textContent = T['audience_' + consent.audience] || consent.audience;
+    // A written entry has no voice to disguise: say nothing about it.
+    $('found-voice-label').hidden = $('found-voice').hidden = kind === 'text';
     $('found-voice').textContent = consent.voice === 'natural' ? T.voice_natural : T.voice_disguise;
     $('found-panel').textContent = consent.panel_quotes ? T.panel_yes : T.panel_no;
   }
@@ -893,7 +902,7 @@
   function showFound(data) {
     state.found = data;
     $('found-received').textContent = data.received ? formatDate(data.received) : '';
-    describeConsent(data.consent || {});
+    describeConsent(data.consent || {}, data.kind);
     var withdrawn = data.status === 'withdrawn';
     $('found-withdrawn').hidden = !withdrawn;
     $('found-withdrawn').textContent = withdrawn ? T.already_withdrawn : '';

@@ -523,11 +523,12 @@ def test_keep_saves_to_indexeddb_first_then_uploads_and_shows_the_receipt(kiosk,
     assert [m for m, _ in server.requests].count("POST") == 1
     assert server.patches >= 3
     upload_id = next(iter(server.uploads))
+    stored = server.stored()
     assert server.entries[-1] == {
         "upload_id": upload_id, "kind": "audio", "prompt_id": question_id(page),
-        "consent": {"audience": "public", "voice": "natural", "panel_quotes": True}}
+        "consent": {"audience": "public", "voice": "natural", "panel_quotes": True},
+        "sha256": hashlib.sha256(stored).hexdigest()}  # the server checks the bytes it holds
     assert len(server.entries) >= 2  # 503s, then the 201
-    stored = server.stored()
     assert page.evaluate("document.body.dataset.lastSha256") == hashlib.sha256(stored).hexdigest()
     assert stored[:4] == b"\x1a\x45\xdf\xa3"  # a WebM file
     check(page, "09-receipt")

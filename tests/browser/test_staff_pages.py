@@ -194,18 +194,20 @@ def test_api_token_is_shown_once(staff_page, live_server, axe_check):
     expect(page.get_by_text(token)).to_have_count(0)
 
 
-def pair_kiosk_through_form(page, name: str, axe_check=None) -> str:
-    """Pair a kiosk on the Kiosks page; returns the one-time pairing link it shows."""
+def pair_kiosk_through_form(page, name: str, axe_check=None, *, want_code: bool = False):
+    """Pair a kiosk on the Kiosks page; returns the one-time pairing link it shows (and,
+    with ``want_code``, the short pairing code too)."""
     go_to(page, "Kiosks")
     expect(page.get_by_role("heading", level=1)).to_have_text("Kiosks")
     if axe_check:
         axe_check(page, "kiosks")
     page.get_by_label("Kiosk name").press_sequentially(name)
     page.get_by_role("button", name="Pair a new kiosk").click()
-    notice = page.get_by_role("status").filter(has_text=f'Open this link on the kiosk "{name}"')
+    notice = page.get_by_role("status").filter(has_text=f'To pair the kiosk "{name}"')
     expect(notice).to_be_visible()
-    link = notice.locator("code").inner_text()
-    return link
+    link = notice.locator("code").last.inner_text()
+    code = notice.locator(".pairing-code code").inner_text()
+    return (link, code) if want_code else link
 
 
 def test_kiosks_page_pairs_a_kiosk_and_shows_the_link_once(staff_page, live_server,
@@ -219,6 +221,7 @@ def test_kiosks_page_pairs_a_kiosk_and_shows_the_link_once(staff_page, live_serv
     go_to(page, "Kiosks")
     expect(page.get_by_role("row").filter(has_text="Reception kiosk")).to_be_visible()
     expect(page.get_by_text("/kiosk/pair#token=")).to_have_count(0)
+    expect(page.locator(".pairing-code")).to_have_count(0)
 
 
 def test_sign_out(staff_page, live_server, axe_check):
@@ -274,13 +277,24 @@ def test_kiosk_pair_page_by_hand(page, live_server, axe_check):
     page.get_by_label("Pairing code").press_sequentially("drk_not-a-real-code")
     page.get_by_role("button", name="Pair").click()
     expect(page.get_by_role("alert")).to_have_text(
-        "That pairing code is not valid or has been revoked.")
+        "That pairing code is not valid, has been used, or has run out. Ask for a new one "
+        "on the Kiosks page.")
     axe_check(page, "kiosk-pair-error")
 
     page.get_by_label("Pairing code").fill(live_server.world.kiosk_tokens["A"])
     page.get_by_role("button", name="Pair").click()
     expect(page).to_have_url(live_server("/kiosk/"))
     expect(page.get_by_text('This kiosk is paired as "A kiosk".')).to_be_visible()
+
+
+def test_kiosk_pairs_by_typing_the_short_code(staff_page, new_page, live_server):
+    _, code = pair_kiosk_through_form(staff_page, "Diary room, annexe", want_code=True)
+    kiosk = new_page()
+    kiosk.goto("/kiosk/pair")
+    kiosk.get_by_label("Pairing code").press_sequentially(code.lower())
+    kiosk.get_by_role("button", name="Pair").click()
+    expect(kiosk).to_have_url(live_server("/kiosk/"))
+    expect(kiosk.get_by_text('This kiosk is paired as "Diary room, annexe".')).to_be_visible()
 
 
 # --- admin -----------------------------------------------------------------------------

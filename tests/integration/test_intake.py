@@ -597,7 +597,7 @@ def test_receipts_show_change_and_withdraw_without_showing_content(app, world):
     typed = "  " + code.upper().replace("-", "  ") + " "
     found = kiosk.action("/receipts/lookup", {"code": typed})
     assert found.status_code == 200, found.text
-    assert found.json == {"consent": DEFAULT, "status": "received",
+    assert found.json == {"consent": DEFAULT, "status": "received", "kind": "text",
                           "received": dt.datetime.now(dt.UTC).date().isoformat()}
     assert "shelter" not in found.text
 
@@ -793,3 +793,16 @@ def test_the_server_checks_the_bytes_against_the_kiosks_checksum(app, world, med
     assert kiosk.action("/entries", {"upload_id": good, "kind": "audio",
                                      "sha256": "nothex"}).json["error"]["code"] == (
         "invalid_sha256")
+
+
+def test_staff_read_a_written_entry_on_its_review_page_escaped(app, world, auth, client):
+    kiosk = KioskBrowser(app, world.kiosk_tokens["A"])
+    words = "The day centre <b>helped</b> me.\nI felt listened to."
+    entry_id = kiosk.action("/entries", {"kind": "text", "text": words}).json["id"]
+    auth.login(world.account("staff").email)
+    page = client.get(f"/review/entries/{entry_id}")
+    assert page.status_code == 200
+    assert "What they wrote" in page.text
+    assert "The day centre &lt;b&gt;helped&lt;/b&gt; me." in page.text
+    assert "<b>helped</b>" not in page.text
+    assert "I felt listened to." in page.text

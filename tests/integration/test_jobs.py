@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 from diaryroom import entries, jobs, tenancy
-from diaryroom.adapters import get_private_storage, get_storage
+from diaryroom.adapters import get_private_storage
 from diaryroom.domain import status as st
 from diaryroom.extensions import db
 from diaryroom.models import Entry, Job, utcnow

@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from diaryroom import accounts, tenancy
-from diaryroom.adapters import get_private_storage, get_storage
+from diaryroom.adapters import get_private_storage
 from diaryroom.extensions import db
 from diaryroom.models import Entry, Job
 from tests.conftest import bearer, run_jobs, shared_file
