@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +30,30 @@ def shared_file(relative: str) -> Path:
     if not path.exists():
         pytest.skip(f"needs {path} (the shared test data folder is not present)")
     return path
+
+
+@contextmanager
+def fresh_database(folder: Path, *, label: str = "test") -> Iterator[str]:
+    """A database of its own for a test that needs real migrations or other processes:
+    SQLite in ``folder``, or (with DIARYROOM_TEST_DATABASE_URL) a new PostgreSQL database
+    on that server, dropped afterwards. Yields its URL."""
+    if not ON_POSTGRES:
+        folder.mkdir(parents=True, exist_ok=True)
+        yield f"sqlite:///{folder / 'diaryroom.db'}"
+        return
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ["DIARYROOM_TEST_DATABASE_URL"])
+    name = f"diaryroom_{label}_{uuid.uuid4().hex[:12]}"
+    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -21,14 +21,14 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import make_url, text
+from sqlalchemy import text
 
 SCRIPT = Path(sys.executable).parent / "diaryroom"
 PG_URL = os.environ.get("DIARYROOM_TEST_DATABASE_URL")
@@ -93,28 +93,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@contextmanager
-def fresh_database(folder: Path) -> Iterator[str]:
-    """SQLite in ``folder``, or (with DIARYROOM_TEST_DATABASE_URL) a new PostgreSQL
-    database of its own, dropped afterwards: the other browser tests empty the shared
-    test database's tables, and `diaryroom init` wants to run the real migrations."""
-    if not PG_URL:
-        yield f"sqlite:///{folder / 'diaryroom.db'}"
-        return
-    import psycopg
-
-    url = make_url(PG_URL)
-    name = f"diaryroom_e2e_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass

@@ -37,7 +37,6 @@ from tests.browser.e2e_support import (
     ServerProcess,
     ffprobe,
     free_port,
-    fresh_database,
     idb_records,
     make_clip_y4m,
     make_speech_wav,
@@ -45,6 +44,7 @@ from tests.browser.e2e_support import (
     wait_for,
     words_of,
 )
+from tests.conftest import fresh_database
 
 pytestmark = pytest.mark.slow
 
@@ -59,7 +59,7 @@ UPLOAD_PATH = re.compile(r"/kiosk/uploads/([0-9a-f]{32})$")
 def installation(tmp_path_factory) -> Iterator[Installation]:
     """`diaryroom init`, a staff account and API token, a paired kiosk, a question card."""
     folder = tmp_path_factory.mktemp("kiosk-e2e")
-    with fresh_database(folder) as url:
+    with fresh_database(folder, label="e2e") as url:
         install = Installation.create(folder, url)
         try:
             install.set_up()

@@ -11,44 +11,22 @@ import sys
 import time
 import urllib.error
 import urllib.request
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
-from sqlalchemy import make_url
 
 from diaryroom import create_app
 from diaryroom.config import TestConfig as AppTestConfig  # not collected by pytest
 from diaryroom.extensions import db
-from tests.conftest import bearer, csrf_from
+from tests.conftest import bearer, csrf_from, fresh_database
 
 SCRIPT = Path(sys.executable).parent / "diaryroom"
 PG_URL = os.environ.get("DIARYROOM_TEST_DATABASE_URL")
 PASSWORD = "a perfectly long passphrase"
 TIMEOUT = 60  # seconds: no single command may hang the suite
-
-
-@contextmanager
-def fresh_database(tmp_path: Path) -> Iterator[str]:
-    """SQLite in the data dir, or a brand-new PostgreSQL database dropped afterwards."""
-    if not PG_URL:
-        yield f"sqlite:///{tmp_path / 'data' / 'diaryroom.db'}"
-        return
-    import psycopg
-
-    url = make_url(PG_URL)
-    name = f"diaryroom_cli_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @dataclass
@@ -90,7 +68,7 @@ def make_install(tmp_path: Path, database_url: str) -> Install:
 @pytest.fixture
 def install(tmp_path) -> Iterator[Install]:
     """A fresh, uninitialised installation."""
-    with fresh_database(tmp_path) as url:
+    with fresh_database(tmp_path / "data", label="cli") as url:
         yield make_install(tmp_path, url)
 
 
@@ -105,7 +83,7 @@ class Initialised:
 def initialised(tmp_path_factory) -> Iterator[Initialised]:
     """One installation after `diaryroom init`, shared by the tests that only add to it."""
     tmp_path = tmp_path_factory.mktemp("initialised")
-    with fresh_database(tmp_path) as url:
+    with fresh_database(tmp_path / "data", label="cli") as url:
         inst = make_install(tmp_path, url)
         out = inst.ok("init", "--admin-email", "Boss@Example.org")
         match = re.search(r"Created admin (\S+) with one-time password: (\S+)", out)

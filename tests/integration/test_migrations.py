@@ -3,20 +3,18 @@ database, on SQLite and (when DIARYROOM_TEST_DATABASE_URL is set) on PostgreSQL.
 from __future__ import annotations
 
 import os
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import flask_migrate
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect, make_url, text
+from sqlalchemy import inspect, text
 
 from diaryroom import create_app
 from diaryroom.config import TestConfig as AppTestConfig  # not collected by pytest
 from diaryroom.extensions import db
+from tests.conftest import fresh_database
 
 PG_URL = os.environ.get("DIARYROOM_TEST_DATABASE_URL")
 # PostgreSQL is a parameter only when there is a server to run it on: no fake passes.
@@ -27,23 +25,6 @@ def model_tables() -> set[str]:
     """Every table the models declare; read after an app exists, since some models live
     beside the code that uses them (uploads, question cards) and load with the app."""
     return {t.name for t in db.metadata.sorted_tables}
-
-
-@contextmanager
-def fresh_postgres_database() -> Iterator[str]:
-    """A new, empty database on the test server, dropped afterwards; yields its URL."""
-    import psycopg
-
-    url = make_url(PG_URL)
-    name = f"diaryroom_mig_{uuid.uuid4().hex[:12]}"
-    admin = url.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(params=BACKENDS)
@@ -58,7 +39,7 @@ def empty_app(request, tmp_path: Path):
             db.session.remove()
             db.engine.dispose()
     else:
-        with fresh_postgres_database() as url:
+        with fresh_database(tmp_path, label="mig") as url:
             app = create_app(AppTestConfig(tmp_path / "data", DATABASE_URL=url))
             yield app
             with app.app_context():
