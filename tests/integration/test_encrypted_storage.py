@@ -5,16 +5,14 @@ import hashlib
 import io
 import os
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from diaryroom.crypto import HEADER_LEN, DecryptionError, EncryptedStorage, load_key
 from diaryroom.errors import ComponentUnavailable, StorageError
 from diaryroom.storage import LocalStorage, NoSuchObject, S3Storage, Storage, build_storage
+from tests.integration.conftest import admin_client
 
 MiB = 1024 * 1024
 BUCKET = "diaryroom-crypto-test"
@@ -23,20 +21,9 @@ KEY = bytes(range(32))
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    admin_client(url).create_bucket(Bucket=BUCKET)
-    yield url
-    server.stop()
-
-
-def admin_client(endpoint_url: str):
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing")
+def endpoint(moto_endpoint) -> str:
+    admin_client(moto_endpoint).create_bucket(Bucket=BUCKET)
+    return moto_endpoint
 
 
 def make_local(tmp_path: Path) -> LocalStorage:

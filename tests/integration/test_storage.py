@@ -8,13 +8,11 @@ import stat
 import time
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import boto3
 import pytest
-from moto.server import ThreadedMotoServer
 
 from diaryroom.errors import ComponentUnavailable, ConfigError, StorageError
 from diaryroom.storage import (
@@ -26,6 +24,7 @@ from diaryroom.storage import (
     build_storage,
     storage_from_config,
 )
+from tests.integration.conftest import admin_client
 
 MiB = 1024 * 1024
 BUCKET = "diaryroom-test"
@@ -35,21 +34,9 @@ BAD_KEYS = ["", "/etc/passwd", "../secret", "a/../../b", "a/..", "a\\b", "a//b",
 
 
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    admin_client(url).create_bucket(Bucket=BUCKET)
-    yield url
-    server.stop()
-
-
-def admin_client(endpoint_url: str):
-    """A plain client for looking behind the adapter's back."""
-    return boto3.session.Session().client(
-        "s3", endpoint_url=endpoint_url, region_name="us-east-1",
-        aws_access_key_id="testing", aws_secret_access_key="testing")
+def endpoint(moto_endpoint) -> str:
+    admin_client(moto_endpoint).create_bucket(Bucket=BUCKET)
+    return moto_endpoint
 
 
 @pytest.fixture(scope="module")
