@@ -10,6 +10,7 @@ import json
 import os
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -120,16 +121,16 @@ class PageProblems:
             self.errors.append(f"CSP: {message.text}")
 
 
-@pytest.fixture
-def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
-    """Open pages in fresh contexts (own cookies): ``new_page()`` or ``new_page(viewport)``.
-    Every context is closed, and any page error fails the test, at teardown."""
+@contextmanager
+def page_opener(browser, base_url: str) -> Iterator[Callable[..., object]]:
+    """Open pages in fresh contexts (own cookies) of ``browser``, with axe served to them;
+    on leaving, every context is closed and any page error or CSP refusal fails."""
     contexts = []
     problems = PageProblems()
 
     def open_page(viewport: dict | None = None, **options):
-        context = browser.new_context(viewport=viewport or VIEWPORT,
-                                      base_url=live_server.url, **options)
+        context = browser.new_context(viewport=viewport or VIEWPORT, base_url=base_url,
+                                      **options)
         context.set_default_timeout(10_000)
         context.route(f"**{AXE_PATH}", lambda route: route.fulfill(
             path=str(AXE), content_type="text/javascript"))
@@ -142,6 +143,13 @@ def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
     for context in contexts:
         context.close()
     assert not problems.errors, "\n".join(problems.errors)
+
+
+@pytest.fixture
+def new_page(browser, live_server) -> Iterator[Callable[..., object]]:
+    """``new_page()`` or ``new_page(viewport)``: a page in a fresh context, 1024 x 768."""
+    with page_opener(browser, live_server.url) as open_page:
+        yield open_page
 
 
 @pytest.fixture

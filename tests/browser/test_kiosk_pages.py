@@ -26,16 +26,14 @@ from diaryroom import tenancy
 from diaryroom.extensions import db
 from kiosk.cards import QuestionCard
 from tests.browser.conftest import (
-    AXE,
-    AXE_PATH,
     CHROMIUM,
     CHROMIUM_FLAGS,
     SCREENSHOTS,
-    VIEWPORT,
-    PageProblems,
     check_page,
+    page_opener,
     sign_in,
 )
+from tests.browser.e2e_support import idb_records
 
 CARD_TEXT = "What helped you this week?"
 SPEECH = ("Hello. This is a test of the diary room. I am talking about my week, "
@@ -92,29 +90,19 @@ def question_card(live_server):
 def open_kiosk(media_browser, live_server, question_card):
     """``open_kiosk(viewport=None)``: a new browser context paired as kiosk A, on /kiosk/.
     Page errors and CSP refusals fail the test."""
-    contexts, problems = [], PageProblems()
     (SCREENSHOTS / "kiosk").mkdir(parents=True, exist_ok=True)
+    with page_opener(media_browser, live_server.url) as new_context_page:
 
-    def open_page(viewport: dict | None = None, **options):
-        context = media_browser.new_context(viewport=viewport or VIEWPORT,
-                                            base_url=live_server.url, **options)
-        context.set_default_timeout(10_000)
-        context.route(f"**{AXE_PATH}", lambda route: route.fulfill(
-            path=str(AXE), content_type="text/javascript"))
-        contexts.append(context)
-        page = context.new_page()
-        problems.watch(page)
-        page.goto("/kiosk/pair")
-        page.get_by_label("Pairing code").fill(live_server.world.kiosk_tokens["A"])
-        page.get_by_role("button", name="Pair").click()
-        expect(page).to_have_url(live_server("/kiosk/"))
-        expect(page.locator("body")).to_have_attribute("data-ready", "true")
-        return page
+        def open_page(viewport: dict | None = None, **options):
+            page = new_context_page(viewport, **options)
+            page.goto("/kiosk/pair")
+            page.get_by_label("Pairing code").fill(live_server.world.kiosk_tokens["A"])
+            page.get_by_role("button", name="Pair").click()
+            expect(page).to_have_url(live_server("/kiosk/"))
+            expect(page.locator("body")).to_have_attribute("data-ready", "true")
+            return page
 
-    yield open_page
-    for context in contexts:
-        context.close()
-    assert not problems.errors, "\n".join(problems.errors)
+        yield open_page
 
 
 @pytest.fixture
@@ -265,21 +253,6 @@ def expect_screen(page, name: str, heading: str | None = None) -> None:
 
 def check(page, name: str) -> None:
     check_page(page, f"kiosk/{name}")
-
-
-def idb_records(page) -> list[dict]:
-    """What the kiosk keeps in IndexedDB (blobs reduced to their size)."""
-    return page.evaluate("""() => new Promise((resolve, reject) => {
-        const open = indexedDB.open('diaryroom-kiosk', 1);
-        open.onupgradeneeded = () => open.result.createObjectStore('entries', {keyPath: 'id'});
-        open.onsuccess = () => {
-            const req = open.result.transaction('entries').objectStore('entries').getAll();
-            req.onsuccess = () => { open.result.close(); resolve(req.result.map(r => ({...r,
-                blob: r.blob ? r.blob.size : null}))); };
-            req.onerror = () => reject(req.error);
-        };
-        open.onerror = () => reject(open.error);
-    })""")
 
 
 def no_sideways_scroll(page, where: str) -> None:
