@@ -10,13 +10,14 @@ import io
 import re
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
 from sqlalchemy import select
+from werkzeug.datastructures import FileStorage
 
 from . import jobs, uploads
 from .adapters import encryption_key, get_private_storage
@@ -48,6 +49,33 @@ class Received:
 
 def _actor(principal: Principal) -> str:
     return f"kiosk:{principal.kiosk.id}" if principal.kiosk else f"staff:{principal.user.id}"
+
+
+def receipt_actor(principal: Principal) -> str:
+    """Who acted by receipt code, for the consent history: ``receipt@kiosk:3``."""
+    return "receipt@" + _actor(principal)
+
+
+def receive(principal: Principal, data: Mapping, *, media: FileStorage | None = None,
+            files_accepted: bool = False) -> Received:
+    """Make an entry from request fields, whichever way it came: written text, a finished
+    resumable upload (``upload_id``, optionally its ``sha256``) or, where
+    ``files_accepted`` (the API), a file sent whole, whose content may decide the kind."""
+    kind = parse_kind(data.get("kind"), allow_none=files_accepted)
+    consent = parse_consent(data.get("consent"))
+    card = parse_card(data.get("prompt_id"))
+    if kind == "text":
+        return receive_text(principal, data.get("text", ""), consent=consent, card_id=card)
+    if files_accepted and not data.get("upload_id"):
+        if media is None:
+            raise InvalidInput("send the recording as a multipart field named 'media', or "
+                               "the id of a finished upload as 'upload_id'",
+                               code="missing_media")
+        return receive_file(principal, media.stream, media.filename or "", kind=kind,
+                            consent=consent, card_id=card)
+    return receive_upload(principal, str(data.get("upload_id") or ""), kind=kind,
+                          consent=consent, card_id=card,
+                          sha256=parse_sha256(data.get("sha256")))
 
 
 def _new_entry(principal: Principal, kind: str, consent: Consent,

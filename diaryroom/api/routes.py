@@ -10,6 +10,7 @@ from ..auth import KIOSK, PUBLIC, allow, current_principal
 from ..domain.roles import ALL_ROLES, Role
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
+from ..http import json_object, received_response
 from ..limits import receipt_rate
 from ..models import Entry, Job
 from . import bp
@@ -55,10 +56,7 @@ def get_job(job_id: int):
 def _entry_request() -> dict:
     """Entry fields from JSON, or from a multipart form where consent is a JSON string."""
     if request.is_json:
-        data = request.get_json(silent=True)
-        if not isinstance(data, dict):
-            raise InvalidInput("send a JSON object", code="invalid_json")
-        return data
+        return json_object()
     data = request.form.to_dict()
     if data.get("consent"):
         try:
@@ -75,29 +73,9 @@ def _entry_request() -> dict:
 @bp.post("/entries")
 @allow(*TEAM, KIOSK)
 def create_entry():
-    data = _entry_request()
-    consent = intake.parse_consent(data.get("consent"))
-    kind = intake.parse_kind(data.get("kind"), allow_none=True)
-    card = intake.parse_card(data.get("prompt_id"))
-    principal = current_principal()
-    media = request.files.get("media")
-    if kind == "text":
-        received = intake.receive_text(principal, data.get("text", ""), consent=consent,
-                                       card_id=card)
-    elif data.get("upload_id"):
-        received = intake.receive_upload(principal, str(data["upload_id"]), kind=kind,
-                                         consent=consent, card_id=card,
-                                         sha256=intake.parse_sha256(data.get("sha256")))
-    elif media is not None:
-        received = intake.receive_file(principal, media.stream, media.filename or "",
-                                       kind=kind, consent=consent, card_id=card)
-    else:
-        raise InvalidInput("send the recording as a multipart field named 'media', or the "
-                           "id of a finished upload as 'upload_id'", code="missing_media")
-    return jsonify(id=received.entry.id, receipt_code=received.receipt_code,
-                   status=received.entry.status,
-                   job_id=received.job.id if received.job else None), \
-        201 if received.job else 200  # 200: this request was already answered once
+    return received_response(intake.receive(current_principal(), _entry_request(),
+                                            media=request.files.get("media"),
+                                            files_accepted=True))
 
 
 @bp.get("/entries")
@@ -126,21 +104,14 @@ def withdraw_entry(entry_id: int):
     return jsonify(entry_json(entry))
 
 
-def _receipt_actor() -> str:
-    p = current_principal()
-    return f"receipt@kiosk:{p.kiosk.id}" if p.kiosk else f"receipt@staff:{p.user.id}"
-
-
 @bp.post("/receipts/<code>/consent")
 @allow(*TEAM, KIOSK)
 @receipt_rate
 def receipt_consent(code: str):
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        raise InvalidInput("send the consent as a JSON object", code="invalid_json")
+    data = json_object("the consent as a JSON object")
     consent = intake.parse_consent(data.get("consent", data))
     entry = intake.change_consent(intake.find_by_receipt(code), consent,
-                                  actor=_receipt_actor())
+                                  actor=intake.receipt_actor(current_principal()))
     return jsonify(id=entry.id, status=entry.status, consent=entry.consent)
 
 
@@ -148,7 +119,8 @@ def receipt_consent(code: str):
 @allow(*TEAM, KIOSK)
 @receipt_rate
 def receipt_withdraw(code: str):
-    entry = intake.withdraw(intake.find_by_receipt(code), actor=_receipt_actor())
+    entry = intake.withdraw(intake.find_by_receipt(code),
+                            actor=intake.receipt_actor(current_principal()))
     return jsonify(id=entry.id, status=entry.status)
 
 
