@@ -26,6 +26,7 @@ from .crypto import seal, unseal
 from .domain import receipts
 from .domain import status as st
 from .domain.consent import Consent
+from .entries import TRANSCRIBE  # the pipeline's first job; it takes written entries too
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .media.validate import validate
@@ -36,7 +37,6 @@ MEDIA_SUFFIXES = {".webm", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".wav", ".fl
                   ".mka"}
 MAX_TEXT_CHARS = 10_000
 MAX_CARD_ID = 2**31 - 1  # the column is a 32-bit integer
-PROCESS = "transcribe_entry"  # the pipeline's first job; it also handles written entries
 RECEIPT_CONTEXT = b"diaryroom:receipt"
 
 
@@ -120,7 +120,7 @@ def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str 
     key = f"org/{entry.org_id}/entries/{entry.id}/original{keep.suffix.lower()}"
     with keep.open("rb") as fh:
         _store_and_commit(entry, key, fh, extra=on_commit)
-    return Received(entry, jobs.enqueue(PROCESS, entry.id, org_id=entry.org_id), code)
+    return Received(entry, jobs.enqueue(TRANSCRIBE, entry.id, org_id=entry.org_id), code)
 
 
 def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
@@ -188,7 +188,7 @@ def receive_text(principal: Principal, text: str, *, consent: Consent,
     entry, code = _new_entry(principal, "text", consent, card_id)
     key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
     _store_and_commit(entry, key, io.BytesIO(text.encode()))
-    return Received(entry, jobs.enqueue(PROCESS, entry.id, org_id=entry.org_id), code)
+    return Received(entry, jobs.enqueue(TRANSCRIBE, entry.id, org_id=entry.org_id), code)
 
 
 def parse_sha256(value) -> str | None:
