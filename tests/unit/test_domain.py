@@ -5,12 +5,12 @@ import pytest
 
 from diaryroom import accounts
 from diaryroom.auth import access
-from diaryroom.domain import consent, roles, status
+from diaryroom.domain import consent, redaction, roles, status
 from diaryroom.domain.consent import Consent
 from diaryroom.domain.status import TransitionError, check_transition
 
 
-@pytest.mark.parametrize("module", [consent, status, roles, access, accounts])
+@pytest.mark.parametrize("module", [consent, status, roles, access, accounts, redaction])
 def test_doctests(module):
     result = doctest.testmod(module)
     assert result.attempted > 0 and result.failed == 0
