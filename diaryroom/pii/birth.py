@@ -1,0 +1,52 @@
+"""Dates of birth: a date said or written after a birth cue ("born on", "date of birth",
+"my birthday is", "d.o.b.", "dob").
+
+A date alone is not redacted: diaries are full of dates ("on the 3rd I went to court"),
+and they matter to the story. Next to a birth cue the same date identifies the person.
+A year alone after a cue ("born in 1985") is not redacted either: it is far less
+identifying, and four-digit years are kept everywhere else.
+"""
+from __future__ import annotations
+
+import re
+
+from diaryroom.domain.redaction import Span
+from diaryroom.pii.spoken import TEEN_RE, TENS_RE, UNDER_100_RE, UNIT_RE
+
+SCORE = 0.9
+
+_MONTHS = ("january february march april may june july august september october november "
+           "december jan feb mar apr jun jul aug sep sept oct nov dec")
+_MONTH = "(?:" + "|".join(sorted(_MONTHS.split(), key=len, reverse=True)) + r")\.?"
+_ORDINAL_UNIT = "first|second|third|fourth|fifth|sixth|seventh|eighth|ninth"
+_ORDINAL_TEEN = ("tenth|eleventh|twelfth|thirteenth|fourteenth|fifteenth|sixteenth|"
+                 "seventeenth|eighteenth|nineteenth")
+_DAY_WORD = (rf"(?:(?:twenty|thirty)[\s-]+(?:{_ORDINAL_UNIT})|twentieth|thirtieth"
+             rf"|{_ORDINAL_TEEN}|{_ORDINAL_UNIT}|(?:twenty|thirty)[\s-]+(?:{UNIT_RE})"
+             rf"|{TEEN_RE}|twenty|thirty|{UNIT_RE})")
+_DAY = rf"(?:\d{{1,2}}(?:st|nd|rd|th)?|{_DAY_WORD})"
+_YEAR = (rf"(?:\d{{4}}|'?\d{{2}}"
+         rf"|(?:nineteen|twenty)[\s-]+(?:hundred|(?:oh|o|zero)[\s-]+(?:{UNIT_RE})|{UNDER_100_RE})"
+         rf"|two\s+thousand(?:\s+and)?(?:\s+{UNDER_100_RE})?"
+         rf"|(?:{TENS_RE})(?:[\s-]+(?:{UNIT_RE}))?|(?:oh|o)[\s-]+(?:{UNIT_RE}))")
+_NUMERIC = r"\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?(?:\d{4}|\d{2})"
+_DATE = (rf"(?:{_NUMERIC}"
+         rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR})?"
+         rf"|{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
+         rf"|{_MONTH}\s+(?:of\s+)?{_YEAR})")
+_CUE = (r"(?:born|date\s+of\s+birth|birth\s+date|birthday|b-?day|d\.?\s?o\.?\s?b\.?)"
+        r"[\s,:;.\-]*(?:(?:is|was|it's|its|it\s+is|on|in|of|the|'s|’s)[\s,:]+){0,3}")
+_BIRTH = re.compile(rf"\b{_CUE}(?P<date>{_DATE})(?![\w])", re.IGNORECASE)
+
+
+def find_dates_of_birth(text: str) -> list[Span]:
+    """Dates after a birth cue, as ``DATE_OF_BIRTH`` spans over the date only.
+
+    >>> t = "i was born on the twelfth of march nineteen eighty five in leeds"
+    >>> [t[s.start:s.end] for s in find_dates_of_birth(t)]
+    ['twelfth of march nineteen eighty five']
+    >>> find_dates_of_birth("I was born in 1985 and moved on 12/03/2020")
+    []
+    """
+    return [Span(m.start("date"), m.end("date"), "DATE_OF_BIRTH", SCORE)
+            for m in _BIRTH.finditer(text)]
