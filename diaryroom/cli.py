@@ -6,6 +6,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import click
 from flask import current_app
@@ -13,7 +14,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from . import accounts, create_app, database, jobs
 from .adapters import get_storage
-from .config import log_level
+from .config import ASR_MODELS, log_level
 from .domain.roles import Role
 from .errors import DiaryRoomError
 from .media import ffmpeg_available
@@ -161,12 +162,45 @@ def sweep_command() -> None:
     click.echo(json.dumps({"requeued": jobs.sweep(current_app._get_current_object())}))
 
 
+@cli.command("anonymise", with_appcontext=False)
+@click.argument("source", metavar="INPUT",
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False,
+              path_type=Path), help="Folder for redacted.mp3, transcript.json and .vtt.")
+@click.option("--model", type=click.Choice(ASR_MODELS), default="base", show_default=True)
+@click.option("--voice", type=click.Choice(["disguise", "natural"]), default="disguise",
+              show_default=True)
+@click.option("--local-names", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="Names always redacted: lines 'PLACE: Hope House' (NAME, PLACE, "
+                   "ORGANISATION; ALLOW for never), or JSON [{text, type}].")
+@click.option("--sound", type=click.Choice(["tone", "silence"]), default="tone",
+              show_default=True, help="What replaces a redacted word in the audio.")
+@click.option("--pad-ms", type=click.IntRange(0, 1000), default=120, show_default=True)
+@click.option("--keep-original", is_flag=True,
+              help="Also write the UNREDACTED transcript (original.json). Handle with care.")
+def anonymise_command(source: Path, out_dir: Path, model: str, voice: str,
+                      local_names: Path | None, sound: str, pad_ms: int,
+                      keep_original: bool) -> None:
+    """Anonymise one recording without the database, and print a JSON summary."""
+    from .anonymise import Settings, anonymise_file, load_local_names
+    from .asr import build_transcriber
+    from .pii import get_detector
+
+    names, allow = load_local_names(local_names) if local_names else ((), ())
+    data_dir = os.environ.get("DIARYROOM_DATA_DIR") or "instance"
+    summary = anonymise_file(
+        source, out_dir, transcriber=build_transcriber("faster-whisper", model, data_dir),
+        detector=get_detector(), disguise=voice == "disguise", keep_original=keep_original,
+        settings=Settings(pad=pad_ms / 1000, sound=sound, local_names=names, allow=allow))
+    click.echo(json.dumps(summary))
+
+
 def main() -> None:
     try:
         # Checked here, before any app exists: a bad level must be one line, not a traceback.
         logging.basicConfig(level=log_level(os.environ),
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for noisy in ("alembic", "huey"):
+        for noisy in ("alembic", "huey", "presidio-analyzer", "faster_whisper"):
             logging.getLogger(noisy).setLevel(logging.WARNING)
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:

@@ -29,6 +29,7 @@ KNOWN = {
     "LOGIN_RATE_LIMIT", "COOKIE_SECURE", "MAX_UPLOAD_MB", "BASE_URL", "ORG_NAME",
     "TEST_DATABASE_URL", "LOG_LEVEL", "ENCRYPTION_KEY", "MAX_RECORDING_SECONDS",
     "KIOSK_IDLE_SECONDS", "RECEIPT_RATE_LIMIT", "UPLOAD_EXPIRY_HOURS",
+    "REDACTION_PAD_MS", "REDACTION_SOUND",
 }
 
 
@@ -181,6 +182,9 @@ class Config:
         self.KIOSK_IDLE_SECONDS = _int(env, "KIOSK_IDLE_SECONDS", 120, minimum=5)
         self.RECEIPT_RATE_LIMIT = env.get(PREFIX + "RECEIPT_RATE_LIMIT") or "20 per hour"
         self.UPLOAD_EXPIRY_HOURS = _int(env, "UPLOAD_EXPIRY_HOURS", 48, minimum=1)
+        # Audio hidden either side of each redacted word, so no syllable edge is heard.
+        self.REDACTION_PAD_MS = _int(env, "REDACTION_PAD_MS", 120)
+        self.REDACTION_SOUND = _choice(env, "REDACTION_SOUND", ("tone", "silence"), "tone")
         self.SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
         self.WTF_CSRF_TIME_LIMIT = None  # tied to the session instead, which expires
         self.RUN_EMBEDDED_WORKERS = False  # `diaryroom serve` turns this on

@@ -1,28 +1,22 @@
-"""Entry services: list and show entries, and the job that transcribes them.
+"""Entry services: find entries and read what the team may read of them.
 
-Taking entries in (and consent and receipts) lives in ``intake``.
+Taking entries in (and consent and receipts) lives in ``intake``; the pipeline's jobs in
+``processing``; review decisions in ``review.service``.
 """
 from __future__ import annotations
 
-import io
 import json
 import logging
-import shutil
-import tempfile
-from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from . import jobs
-from .adapters import get_private_storage, get_transcriber
+from .adapters import get_private_storage
 from .asr import Transcript
-from .domain import status as st
 from .errors import NotFound
 from .extensions import db
-from .models import Entry, utcnow
+from .models import Entry
 
 log = logging.getLogger(__name__)
-TRANSCRIBE = "transcribe_entry"
 
 
 def get_entry(entry_id: int) -> Entry:
@@ -55,58 +49,9 @@ def load_text(entry: Entry) -> str | None:
         return fh.read().decode()
 
 
-def _set_status(entry: Entry, new: str, reason: str | None = None) -> None:
-    st.check_transition(entry.status, new)
-    entry.status, entry.status_reason = new, reason
-
-
-def mark_needs_attention(entry_id: int | None, reason: str) -> None:
-    """A job gave up: keep the entry (and its original) with the team, saying why."""
-    entry = db.session.get(Entry, entry_id) if entry_id else None
-    if entry is None or entry.status in (st.WITHDRAWN, st.NEEDS_ATTENTION):
-        return
-    _set_status(entry, st.NEEDS_ATTENTION, f"transcription failed: {reason}")
-    db.session.commit()
-
-
-@jobs.handler(TRANSCRIBE, on_failure=mark_needs_attention)
-def transcribe_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
-    entry = db.session.get(Entry, entry_id)
-    if entry is None or entry.status not in (st.RECEIVED, st.PROCESSING):
-        return  # withdrawn, or already done by an earlier delivery
-    _set_status(entry, st.PROCESSING)
-    db.session.commit()
-    if entry.kind == "text":
-        # Written entries need no transcription; the anonymiser reads the text itself.
-        _finish_processing(entry, st.AWAITING_REVIEW)
-        return
-    storage = get_private_storage()
-    suffix = Path(entry.original_key).suffix
-    with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
-        with storage.open(entry.original_key) as src:
-            shutil.copyfileobj(src, tmp)
-        tmp.flush()
-        transcript = get_transcriber().transcribe(
-            tmp.name, on_progress=lambda fraction: ctx.progress(fraction * 95))
-    if not transcript.text.strip():
-        _finish_processing(entry, st.NEEDS_ATTENTION,
-                           reason="no speech was recognised in this recording")
-        return
-    key = f"org/{entry.org_id}/entries/{entry.id}/transcript.json"
-    storage.put(key, io.BytesIO(json.dumps(transcript.to_dict()).encode()))
-    if not _finish_processing(entry, st.AWAITING_REVIEW, transcript_key=key,
-                              language=transcript.language,
-                              duration=transcript.duration or entry.duration):
-        storage.delete(key)  # withdrawn while we listened: keep nothing
-
-
-def _finish_processing(entry: Entry, new: str, *, reason: str | None = None,
-                       **values: object) -> bool:
-    """Move a processing entry on, unless it was withdrawn meanwhile. The condition is in
-    the UPDATE itself, so a withdrawal that lands during the job always wins."""
-    st.check_transition(st.PROCESSING, new)
-    moved = db.session.execute(
-        update(Entry).where(Entry.id == entry.id, Entry.status == st.PROCESSING)
-        .values(status=new, status_reason=reason, updated_at=utcnow(), **values)).rowcount
-    db.session.commit()
-    return moved == 1
+def load_redacted(entry: Entry) -> dict | None:
+    """The redacted transcript (or written text) of the entry's last rendered revision."""
+    if entry.rendered_revision is None:
+        return None
+    with get_private_storage().open(entry.result_key("redacted.json")) as fh:
+        return json.load(fh)

@@ -25,6 +25,18 @@ class TranscriptionError(DiaryRoomError):
     """Speech recognition could not produce a transcript."""
 
 
+class PipelineError(DiaryRoomError):
+    """The anonymisation pipeline cannot prove its output for this entry. The message
+    is the reason staff see on an entry that ``needs_attention``."""
+
+
+class Conflict(DiaryRoomError):
+    """The request is valid but not in the entry's current state (e.g. approving an
+    entry whose audio is still being re-rendered)."""
+
+    code = "conflict"
+
+
 class NotFound(DiaryRoomError):
     """The thing asked for does not exist (or belongs to another organisation)."""
 

@@ -19,14 +19,13 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.datastructures import FileStorage
 
-from . import jobs, uploads
+from . import jobs, processing, uploads
 from .adapters import encryption_key, get_private_storage
 from .auth.principal import Principal
 from .crypto import seal, unseal
 from .domain import receipts
 from .domain import status as st
 from .domain.consent import Consent
-from .entries import TRANSCRIBE  # the pipeline's first job; it takes written entries too
 from .errors import InvalidInput, NotFound
 from .extensions import db
 from .media.validate import validate
@@ -120,7 +119,7 @@ def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str 
     key = f"org/{entry.org_id}/entries/{entry.id}/original{keep.suffix.lower()}"
     with keep.open("rb") as fh:
         _store_and_commit(entry, key, fh, extra=on_commit)
-    return Received(entry, jobs.enqueue(TRANSCRIBE, entry.id, org_id=entry.org_id), code)
+    return Received(entry, jobs.enqueue(processing.PROCESS, entry.id, org_id=entry.org_id), code)
 
 
 def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
@@ -188,7 +187,7 @@ def receive_text(principal: Principal, text: str, *, consent: Consent,
     entry, code = _new_entry(principal, "text", consent, card_id)
     key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
     _store_and_commit(entry, key, io.BytesIO(text.encode()))
-    return Received(entry, jobs.enqueue(TRANSCRIBE, entry.id, org_id=entry.org_id), code)
+    return Received(entry, jobs.enqueue(processing.PROCESS, entry.id, org_id=entry.org_id), code)
 
 
 def parse_sha256(value) -> str | None:
@@ -264,11 +263,13 @@ def withdraw(entry: Entry, *, actor: str) -> Entry:
         return entry
     st.check_transition(entry.status, st.WITHDRAWN)
     private = get_private_storage()
-    for key in (entry.original_key, entry.transcript_key):
+    for key in (entry.original_key, entry.transcript_key, entry.audio_key):
         if key:
             private.delete(key)
+    processing.erase_results(entry)
     entry.status, entry.status_reason = st.WITHDRAWN, "withdrawn by the person who recorded it"
-    entry.original_key = entry.transcript_key = None
+    entry.original_key = entry.transcript_key = entry.audio_key = None
+    entry.urgent = False
     entry.withdrawn_at = utcnow()
     db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="withdrawn",
                                  actor=actor, **Consent.from_dict(entry.consent).to_dict()))

@@ -140,6 +140,26 @@ class Entry(OrgScoped, db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     withdrawn_at: Mapped[dt.datetime | None]
+    # A video entry's sound on its own (the team's copy; only redacted audio is shared).
+    audio_key: Mapped[str | None] = mapped_column(String(300))
+    # Safeguarding: set when a disclosure was flagged; only staff and admins see why.
+    urgent: Mapped[bool] = mapped_column(default=False, index=True)
+    # Every change to the redactions bumps the revision; the redacted text and audio
+    # rendered for a revision carry its number, and approval needs them to match.
+    redaction_revision: Mapped[int] = mapped_column(default=0)
+    rendered_revision: Mapped[int | None]
+    approved_at: Mapped[dt.datetime | None]
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    def result_key(self, name: str, revision: int | None = None) -> str:
+        """Where a rendered result (redacted.json/.vtt/.mp3/.opus) of a revision lives."""
+        rev = self.rendered_revision if revision is None else revision
+        return f"org/{self.org_id}/entries/{self.id}/r{rev}/{name}"
+
+    @property
+    def rendered(self) -> bool:
+        return self.rendered_revision is not None and \
+            self.rendered_revision == self.redaction_revision
 
 
 class ConsentRecord(OrgScoped, db.Model):
@@ -153,6 +173,64 @@ class ConsentRecord(OrgScoped, db.Model):
     voice: Mapped[str] = mapped_column(String(10))
     panel_quotes: Mapped[bool]
     actor: Mapped[str] = mapped_column(String(40))  # kiosk:3, staff:7, receipt@kiosk:3
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Redaction(OrgScoped, db.Model):
+    """One hidden run of words in an entry's transcript. It keeps a keyed hash of the words,
+    never the words: enough to tell two redactions apart, not to read them."""
+
+    __tablename__ = "redactions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    first_word: Mapped[int]
+    last_word: Mapped[int]
+    type: Mapped[str] = mapped_column(String(20))
+    source: Mapped[str] = mapped_column(String(10))  # auto | local | staff
+    text_hash: Mapped[str] = mapped_column(String(64))
+    start: Mapped[float | None]  # seconds; none for a written entry
+    end: Mapped[float | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class SafeguardingFlag(OrgScoped, db.Model):
+    """A passage that may need a staff response. ``phrase`` is from the reviewed list,
+    not the person's words; the passage itself is found by word index."""
+
+    __tablename__ = "safeguarding_flags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), index=True)
+    category: Mapped[str] = mapped_column(String(20))
+    first_word: Mapped[int]
+    last_word: Mapped[int]
+    phrase: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class LocalName(OrgScoped, db.Model):
+    """An organisation's own words: names always redacted (hostels, streets, staff) or
+    never redacted (the allow-list, e.g. the service's own name)."""
+
+    __tablename__ = "local_names"
+    __table_args__ = (db.UniqueConstraint("org_id", "list", "text"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    list: Mapped[str] = mapped_column(String(10))  # redact | allow
+    text: Mapped[str] = mapped_column(String(200))
+    type: Mapped[str] = mapped_column(String(20))  # NAME | PLACE | ORGANISATION
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditEvent(OrgScoped, db.Model):
+    """Who did what to an entry, and when: review decisions, looking at the original
+    words. Added, never changed; ``detail`` holds ids and types, never personal text."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), index=True)
+    actor: Mapped[str] = mapped_column(String(40))  # staff:7, kiosk:3, worker
+    action: Mapped[str] = mapped_column(String(30))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -179,15 +257,21 @@ class Job(OrgScoped, db.Model):
 
 
 
+HISTORIES = (ConsentRecord, AuditEvent)
+
+
 @event.listens_for(ConsentRecord, "before_update")
 @event.listens_for(ConsentRecord, "before_delete")
-def _consent_is_append_only(mapper, connection, target) -> None:
-    raise PermissionError("consent records are a history: they are added, never changed")
+@event.listens_for(AuditEvent, "before_update")
+@event.listens_for(AuditEvent, "before_delete")
+def _history_is_append_only(mapper, connection, target) -> None:
+    raise PermissionError("consent records and audit events are a history: "
+                          "they are added, never changed")
 
 
 @event.listens_for(Session, "do_orm_execute")
-def _no_bulk_consent_changes(state: ORMExecuteState) -> None:
-    """``update(ConsentRecord)`` and ``delete(ConsentRecord)`` skip the mapper events."""
+def _no_bulk_history_changes(state: ORMExecuteState) -> None:
+    """``update(ConsentRecord)`` and ``delete(AuditEvent)`` skip the mapper events."""
     if (state.is_update or state.is_delete) and any(
-            m.class_ is ConsentRecord for m in state.all_mappers):
-        _consent_is_append_only(None, None, None)
+            m.class_ in HISTORIES for m in state.all_mappers):
+        _history_is_append_only(None, None, None)

@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from .adapters import get_storage
 from .auth import PUBLIC, allow, current_principal
 from .auth.principal import wants_json
-from .errors import DiaryRoomError, InvalidInput, NotFound
+from .errors import Conflict, DiaryRoomError, InvalidInput, NotFound
 from .storage import LocalStorage, NoSuchObject
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ def _status_for(error: DiaryRoomError) -> int:
         return 404
     if isinstance(error, InvalidInput):
         return 422
+    if isinstance(error, Conflict):
+        return 409
     return 500
 
 

@@ -73,8 +73,38 @@ def document() -> dict[str, Any]:
                                                "history", _json("#/components/schemas/Entry"),
                                                params=[_id("entry_id")])},
             "/entries/{entry_id}/transcript": {
-                "get": _op("The entry's transcript with word timings",
-                           _json("#/components/schemas/Transcript"), params=[_id("entry_id")])},
+                "get": _op("The redacted transcript (words with times, placeholders, "
+                           "redaction list, no redacted text). `?original=1` gives the "
+                           "unredacted words instead, and is recorded in the audit trail",
+                           _json("#/components/schemas/Transcript"),
+                           params=[_id("entry_id"), {
+                               "name": "original", "in": "query", "required": False,
+                               "schema": {"type": "string", "enum": ["1", "true"]}}])},
+            "/entries/{entry_id}/redactions": {
+                "get": _op("The entry's redactions (type, word range, times, keyed hash)",
+                           _json("#/components/schemas/RedactionList"),
+                           params=[_id("entry_id")]),
+                "post": _op("Add a redaction over words `first`..`last` with a `type`, or "
+                            "remove the one covering `word`; the audio is re-rendered",
+                            _json("#/components/schemas/Entry"), params=[_id("entry_id")],
+                            errors=("409",), body={"required": True, "content": {
+                                "application/json": {"schema": {
+                                    "$ref": "#/components/schemas/RedactionChange"}}}})},
+            "/entries/{entry_id}/approve": {
+                "post": _op("Approve the reviewed entry (its latest render) for podcast "
+                            "work", _json("#/components/schemas/Entry"),
+                            params=[_id("entry_id")], errors=("409",))},
+            "/entries/{entry_id}/send-back": {
+                "post": _op("Undo an approval, or stop an entry in review, with a reason",
+                            _json("#/components/schemas/Entry"), params=[_id("entry_id")],
+                            errors=("409",), body={"required": True, "content": {
+                                "application/json": {"schema": {
+                                    "type": "object", "required": ["reason"],
+                                    "properties": {"reason": {"type": "string"}}}}}})},
+            "/entries/{entry_id}/reprocess": {
+                "post": _op("Run the pipeline again on an entry that needs attention",
+                            _json("#/components/schemas/Entry", "Accepted"), status="202",
+                            params=[_id("entry_id")], errors=("409",))},
             "/entries/{entry_id}/withdraw": {
                 "post": _op("Withdraw an entry on the person's behalf: media and text are "
                             "deleted, the consent history stays",
@@ -154,7 +184,29 @@ def _schemas() -> dict[str, Any]:
             "duration": {"type": "number", "nullable": True},
             "created_at": {"type": "string", "format": "date-time"},
             "receipt_code": {"type": "string", "nullable": True},
-            "consent_history": {"type": "array", "items": {"type": "object"}}}},
+            "consent_history": {"type": "array", "items": {"type": "object"}},
+            "urgent": {"type": "boolean"},
+            "redaction_revision": {"type": "integer"},
+            "rendered_revision": {"type": "integer", "nullable": True},
+            "flags": {"type": "array", "description": "Safeguarding flags (staff only)",
+                      "items": {"type": "object", "properties": {
+                          "category": {"type": "string"}, "first_word": {"type": "integer"},
+                          "last_word": {"type": "integer"}, "phrase": {"type": "string"}}}},
+            "redactions": {"type": "array",
+                           "items": {"$ref": "#/components/schemas/Redaction"}}}},
+        "Redaction": {"type": "object", "properties": {
+            "first_word": {"type": "integer"}, "last_word": {"type": "integer"},
+            "type": {"type": "string"}, "source": {"type": "string",
+                                                   "enum": ["auto", "local", "staff"]},
+            "start": {"type": "number", "nullable": True},
+            "end": {"type": "number", "nullable": True}, "text_hash": {"type": "string"}}},
+        "RedactionList": {"type": "object", "properties": {
+            "redactions": {"type": "array",
+                           "items": {"$ref": "#/components/schemas/Redaction"}}}},
+        "RedactionChange": {"type": "object", "required": ["action"], "properties": {
+            "action": {"type": "string", "enum": ["add", "remove"]},
+            "first": {"type": "integer"}, "last": {"type": "integer"},
+            "type": {"type": "string"}, "word": {"type": "integer"}}},
         "EntryList": {"type": "object", "properties": {
             "entries": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}}},
         "Created": {"type": "object", "properties": {
@@ -178,7 +230,10 @@ def _schemas() -> dict[str, Any]:
             "id": {"type": "integer"}, "status": {"type": "string"},
             "consent": {"$ref": "#/components/schemas/Consent"}}},
         "Transcript": {"type": "object", "properties": {
-            "language": {"type": "string"}, "duration": {"type": "number"},
-            "text": {"type": "string"},
-            "segments": {"type": "array", "items": {"type": "object"}}}},
+            "original": {"type": "boolean"}, "revision": {"type": "integer"},
+            "language": {"type": "string", "nullable": True},
+            "duration": {"type": "number"}, "text": {"type": "string"},
+            "segments": {"type": "array", "items": {"type": "object"}},
+            "words": {"type": "array", "items": {"type": "object"}},
+            "redactions": {"type": "array", "items": {"type": "object"}}}},
     }

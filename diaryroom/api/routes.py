@@ -13,6 +13,7 @@ from ..extensions import db
 from ..http import json_object, received_response
 from ..limits import receipt_rate
 from ..models import Entry, Job
+from ..review import service as review
 from . import bp
 from .openapi import document
 
@@ -23,7 +24,15 @@ uploads.register_tus_routes(bp, access=(*TEAM, KIOSK))
 def entry_json(entry: Entry) -> dict:
     return {"id": entry.id, "status": entry.status, "status_reason": entry.status_reason,
             "kind": entry.kind, "consent": entry.consent, "language": entry.language,
-            "duration": entry.duration, "created_at": entry.created_at.isoformat() + "Z"}
+            "duration": entry.duration, "created_at": entry.created_at.isoformat() + "Z",
+            "urgent": entry.urgent, "redaction_revision": entry.redaction_revision,
+            "rendered_revision": entry.rendered_revision}
+
+
+def flags_json(entry: Entry) -> list[dict]:
+    """Safeguarding flags: only ever in staff and admin responses (every entry route is)."""
+    return [{"category": f.category, "first_word": f.first_word, "last_word": f.last_word,
+             "phrase": f.phrase} for f in review.flags(entry)]
 
 
 @bp.get("/openapi.json")
@@ -92,7 +101,7 @@ def get_entry(entry_id: int):
                 "panel_quotes": r.panel_quotes, "actor": r.actor,
                 "at": r.created_at.isoformat() + "Z"} for r in intake.consent_history(entry)]
     return jsonify({**entry_json(entry), "receipt_code": intake.receipt_code(entry),
-                    "consent_history": history})
+                    "consent_history": history, "flags": flags_json(entry)})
 
 
 @bp.post("/entries/<int:entry_id>/withdraw")
@@ -127,7 +136,74 @@ def receipt_withdraw(code: str):
 @bp.get("/entries/<int:entry_id>/transcript")
 @allow(*TEAM)
 def get_transcript(entry_id: int):
-    transcript = entries.load_transcript(entries.get_entry(entry_id))
-    if transcript is None:
-        raise NotFound("this entry has no transcript yet")
-    return jsonify({**transcript.to_dict(), "text": transcript.text})
+    """Redacted by default. ``?original=1`` gives the unredacted words (logged)."""
+    entry = entries.get_entry(entry_id)
+    if request.args.get("original") in ("1", "true"):
+        words = review.original_words(entry)
+        if not words:
+            raise NotFound("this entry has no transcript yet")
+        review.viewed_original(entry, actor=current_principal().user, where="api")
+        return jsonify({"original": True, "language": entry.language, "words": [
+            {"index": w.index, "text": w.text, "start": w.start, "end": w.end}
+            for w in words]})
+    document = entries.load_redacted(entry)
+    if document is None:
+        raise NotFound("this entry has no redacted transcript yet")
+    return jsonify({**document, "original": False, "revision": entry.rendered_revision})
+
+
+@bp.post("/entries/<int:entry_id>/redactions")
+@allow(*TEAM)
+def change_redactions(entry_id: int):
+    """Add (``first``..``last`` words, ``type``) or remove (the one covering ``word``)."""
+    entry = entries.get_entry(entry_id)
+    data = json_object()
+    user = current_principal().user
+    action = data.get("action")
+    if action == "add":
+        last = data.get("last", data.get("first"))
+        review.add_redaction(entry, data.get("first"), last, data.get("type", "OTHER"),
+                             actor=user)
+    elif action == "remove":
+        if not isinstance(data.get("word"), int):
+            raise InvalidInput("word must be a word index", code="invalid_words")
+        review.remove_redaction(entry, data["word"], actor=user)
+    else:
+        raise InvalidInput("action must be add or remove", code="invalid_action")
+    return jsonify({**entry_json(entry), "redactions": redactions_json(entry)})
+
+
+def redactions_json(entry: Entry) -> list[dict]:
+    return [{"first_word": r.first_word, "last_word": r.last_word, "type": r.type,
+             "source": r.source, "start": r.start, "end": r.end, "text_hash": r.text_hash}
+            for r in review.redactions(entry)]
+
+
+@bp.get("/entries/<int:entry_id>/redactions")
+@allow(*TEAM)
+def list_redactions(entry_id: int):
+    return jsonify(redactions=redactions_json(entries.get_entry(entry_id)))
+
+
+@bp.post("/entries/<int:entry_id>/approve")
+@allow(*TEAM)
+def approve_entry(entry_id: int):
+    entry = entries.get_entry(entry_id)
+    review.approve(entry, actor=current_principal().user)
+    return jsonify(entry_json(entry))
+
+
+@bp.post("/entries/<int:entry_id>/send-back")
+@allow(*TEAM)
+def send_back_entry(entry_id: int):
+    entry = entries.get_entry(entry_id)
+    review.send_back(entry, json_object().get("reason", ""), actor=current_principal().user)
+    return jsonify(entry_json(entry))
+
+
+@bp.post("/entries/<int:entry_id>/reprocess")
+@allow(*TEAM)
+def reprocess_entry(entry_id: int):
+    entry = entries.get_entry(entry_id)
+    review.reprocess(entry, actor=current_principal().user)
+    return jsonify(entry_json(entry)), 202

@@ -86,20 +86,23 @@ class Redaction:
 def join_words(words: Sequence[str]) -> tuple[str, list[tuple[int, int]]]:
     """The text of ``words`` and each word's ``(start, end)`` characters in it.
 
-    Whisper words carry their own leading space; written words may not, so a space is
-    added only where neither side has one.
+    Whisper marks a new word with a leading space and a continuation ("077", "-0", "-0")
+    with none, so when the words carry their own spacing it is kept (collapsed to one
+    space): the detector must read "077-0-0", not "077 -0 -0". Words with no spacing at
+    all (plain tokens) are joined with single spaces.
 
-    >>> join_words([" my", " name is", " Ann."])
-    ('my name is Ann.', [(0, 2), (3, 10), (11, 15)])
-    >>> join_words(["call", "me"])[0]
-    'call me'
+    >>> join_words([" my", " number", " is", " 077", "-0", "-0."])
+    ('my number is 077-0-0.', [(0, 2), (3, 9), (10, 12), (13, 16), (16, 18), (18, 21)])
+    >>> join_words(["call", "me"])
+    ('call me', [(0, 4), (5, 7)])
     """
+    spaced = any(w[:1].isspace() for w in words[1:])
     parts: list[str] = []
     offsets: list[tuple[int, int]] = []
     length = 0
     for raw in words:
         word = raw.strip()
-        if parts and word:
+        if parts and word and (raw[:1].isspace() or not spaced):
             parts.append(" ")
             length += 1
         offsets.append((length, length + len(word)))
@@ -128,8 +131,9 @@ def merge(redactions: Iterable[Redaction]) -> list[Redaction]:
     """Sorted redactions with overlapping ones joined (the more specific type wins;
     a staff redaction stays marked as staff so review shows who chose it).
 
-    >>> merge([Redaction(2, 4, "NAME"), Redaction(3, 6, "PHONE"), Redaction(9, 9, "NAME")])
-    [Redaction(first=2, last=6, type='PHONE', source='auto'), Redaction(first=9, last=9, type='NAME', source='auto')]
+    >>> merged = merge([Redaction(2, 4, "NAME"), Redaction(3, 6, "PHONE"), Redaction(9, 9, "NAME")])
+    >>> [(r.first, r.last, r.type) for r in merged]
+    [(2, 6, 'PHONE'), (9, 9, 'NAME')]
     """
     out: list[Redaction] = []
     for r in sorted(redactions, key=lambda r: (r.first, r.last)):
@@ -187,23 +191,39 @@ def redacted_words(words: Sequence[TimedWord], redactions: Sequence[Redaction]) 
 def time_ranges(words: Sequence[TimedWord], redactions: Sequence[Redaction], *,
                 pad: float, duration: float) -> list[tuple[float, float]]:
     """Seconds of audio to hide: each redaction's words, padded each side, clipped to the
-    recording and merged where they meet. A redacted word without a usable time cannot be
-    proven hidden, so it raises ``PlanError`` (the entry then waits for the team).
+    recording and merged where they meet.
+
+    Whisper gives some pieces of a word no length ("077", "-0" at 8.94..8.94). Word times
+    only ever move forward, so such a piece was said between the timed words either side
+    of it: a redaction that starts or ends on one widens to those neighbours. A time that
+    is missing, negative or runs backwards proves nothing, so it raises ``PlanError`` (the
+    entry then waits for the team).
 
     >>> ws = [TimedWord(0, .5, "a"), TimedWord(.6, 1.0, "b"), TimedWord(1.1, 1.5, "c")]
     >>> time_ranges(ws, [Redaction(1, 1, "NAME"), Redaction(2, 2, "NAME")], pad=.12, duration=2)
     [(0.48, 1.62)]
+    >>> ws = [TimedWord(0, .5, " ring"), TimedWord(.9, .9, " 077"), TimedWord(1.3, 1.6, " ok")]
+    >>> time_ranges(ws, [Redaction(1, 1, "PHONE")], pad=.1, duration=2)
+    [(0.4, 1.4)]
     """
     check_within(redactions, len(words))
+    for w in words:
+        if w.start is None or w.end is None or w.start < 0 or w.end < w.start:
+            raise PlanError(f"word {w.text.strip()!r} has no usable timing "
+                            f"({w.start}..{w.end}); its audio cannot be redacted")
     ranges: list[tuple[float, float]] = []
     for r in sorted(redactions, key=lambda r: r.first):
-        span = words[r.first:r.last + 1]
-        for w in span:
-            if w.start is None or w.end is None or not w.end > w.start >= 0:
-                raise PlanError(f"word {w.text.strip()!r} has no usable timing "
-                                f"({w.start}..{w.end}); its audio cannot be redacted")
-        start = max(0.0, span[0].start - pad)
-        end = min(duration, span[-1].end + pad) if duration > 0 else span[-1].end + pad
+        start, end = words[r.first].start, words[r.last].end
+        if words[r.first].end <= start:  # a piece with no length: from the word before
+            start = next((w.end for w in reversed(words[:r.first]) if w.end > w.start), 0.0)
+        if end <= words[r.last].start:  # ... to the word after
+            end = next((w.start for w in words[r.last + 1:] if w.end > w.start),
+                       duration if duration > 0 else end)
+        if not end > start:
+            raise PlanError(f"words {r.first}..{r.last} have no usable timing; "
+                            "their audio cannot be redacted")
+        start = max(0.0, start - pad)
+        end = min(duration, end + pad) if duration > 0 else end + pad
         if ranges and start <= ranges[-1][1]:
             ranges[-1] = (ranges[-1][0], max(ranges[-1][1], end))
         else:

@@ -613,8 +613,9 @@ def test_write_instead(kiosk, live_server):
                                    "prompt_id": None,
                                    "consent": {"audience": "team", "voice": "disguise",
                                                "panel_quotes": False}}]
+    # The retry carries the token the kiosk fetched afresh (Flask-WTF signs the same
+    # session token with a timestamp, so within one second the two can be equal).
     first, second = server.tokens
-    assert second != first
     assert second == page.locator('meta[name="csrf-token"]').get_attribute("content")
     assert idb_records(page) == []
 

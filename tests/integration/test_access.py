@@ -34,7 +34,7 @@ from diaryroom.domain import status as st
 from diaryroom.domain.consent import Consent
 from diaryroom.domain.roles import Role
 from diaryroom.extensions import db
-from diaryroom.models import ApiToken, Entry, Job, Kiosk, User, hash_token, utcnow
+from diaryroom.models import ApiToken, Entry, Job, Kiosk, LocalName, User, hash_token, utcnow
 from diaryroom.uploads import Upload, part_path
 from tests.conftest import PASSWORD, AuthActions, World, bearer, csrf_from, make_app
 
@@ -87,6 +87,20 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.tus_delete": TEAM | {KIOSK_DEVICE},
     "review.index": TEAM,
     "review.entry": TEAM,
+    "review.state": TEAM,
+    "review.audio": TEAM,
+    "review.change_redactions": TEAM,
+    "review.approve": TEAM,
+    "review.send_back": TEAM,
+    "review.reprocess": TEAM,
+    "review.local_names": TEAM,
+    "review.add_local_name": TEAM,
+    "review.remove_local_name": TEAM,
+    "api.list_redactions": TEAM,
+    "api.change_redactions": TEAM,
+    "api.approve_entry": TEAM,
+    "api.send_back_entry": TEAM,
+    "api.reprocess_entry": TEAM,
     "admin.users": frozenset({ADMIN}),
     "admin.kiosks": TEAM,
     "admin.revoke_kiosk": TEAM,
@@ -269,23 +283,39 @@ def make_caller(world: World, who: Who, org: str = "A") -> Caller:
         app.config["SESSION_COOKIE_NAME"]: session_cookie(app, account.email)})
 
 
+WORDS = [{"start": 0.4 * i, "end": 0.4 * i + 0.3, "text": f" {w}", "probability": 0.9}
+         for i, w in enumerate("hello from the diary room".split())]
 TRANSCRIPT = {"language": "en", "language_probability": 1.0, "duration": 2.0,
               "segments": [{"start": 0.0, "end": 2.0, "text": " hello from the diary room",
-                            "words": []}]}
+                            "words": WORDS}]}
 
 
-def make_entry(app: Flask, org_id: int, **fields) -> int:
-    """An entry row of the organisation, with a stored transcript."""
+def make_entry(app: Flask, org_id: int, status: str = st.AWAITING_REVIEW, **fields) -> int:
+    """An entry row of the organisation, with a stored transcript and a rendered
+    (redacted) result, as the pipeline leaves it for review."""
     with app.app_context(), tenancy.as_org(org_id):
-        entry = Entry(org_id=org_id, consent=Consent().to_dict(), status=st.AWAITING_REVIEW,
-                      duration=2.0, **fields)
+        entry = Entry(org_id=org_id, consent=Consent().to_dict(), status=status,
+                      duration=2.0, rendered_revision=0, **fields)
         db.session.add(entry)
         db.session.flush()
         key = f"org/{org_id}/entries/{entry.id}/transcript.json"
-        get_private_storage().put(key, BytesIO(json.dumps(TRANSCRIPT).encode()))
+        private = get_private_storage()
+        private.put(key, BytesIO(json.dumps(TRANSCRIPT).encode()))
+        redacted = {**TRANSCRIPT, "words": WORDS, "redactions": []}
+        private.put(entry.result_key("redacted.json"), BytesIO(json.dumps(redacted).encode()))
+        private.put(entry.result_key("redacted.mp3"), BytesIO(b"ID3 not really audio"))
         entry.transcript_key, entry.language = key, "en"
+        entry.original_key = key  # something to run again (reprocess only queues a job)
         db.session.commit()
         return entry.id
+
+
+def make_local_name(app: Flask, org_id: int, text: str) -> int:
+    with app.app_context(), tenancy.as_org(org_id):
+        name = LocalName(org_id=org_id, list="redact", text=text, type="PLACE")
+        db.session.add(name)
+        db.session.commit()
+        return name.id
 
 
 def make_job(app: Flask, org_id: int, **fields) -> int:
@@ -377,9 +407,24 @@ class Objects:
         by_endpoint: dict[str, dict[str, Callable[[], dict[str, object]]]] = {
             "signed_media": {"key": self.signed_media},
             "kiosk.voice_prompt": {"key": lambda: {"key": "welcome"}},
-            "api.withdraw_entry": {"entry_id": lambda: {
-                "entry_id": make_entry(self.app, self.org_id)}},
+            "review.audio": {"fmt": lambda: {"fmt": "mp3"}},
+            "review.remove_local_name": {"name_id": lambda: {
+                "name_id": make_local_name(self.app, self.org_id, self.unique("Hope House"))}},
         }
+        # Routes that change an entry get one of their own, in the state they act on.
+        fresh_in = {"api.withdraw_entry": st.AWAITING_REVIEW,
+                    "api.change_redactions": st.AWAITING_REVIEW,
+                    "review.change_redactions": st.AWAITING_REVIEW,
+                    "api.approve_entry": st.AWAITING_REVIEW,
+                    "review.approve": st.AWAITING_REVIEW,
+                    "api.send_back_entry": st.APPROVED,
+                    "review.send_back": st.APPROVED,
+                    "api.reprocess_entry": st.NEEDS_ATTENTION,
+                    "review.reprocess": st.NEEDS_ATTENTION}
+        if rule.endpoint in fresh_in:
+            status = fresh_in[rule.endpoint]
+            by_endpoint[rule.endpoint] = {"entry_id": lambda: {
+                "entry_id": make_entry(self.app, self.org_id, status=status)}}
         values: dict[str, object] = {}
         for argument in sorted(rule.arguments):
             filler = by_endpoint.get(rule.endpoint, {}).get(argument) or fillers.get(argument)
@@ -408,6 +453,11 @@ class Objects:
             "admin.kiosks": lambda: {"name": self.unique("kiosk")},
             "kiosk.pair": lambda: {"token": self.world.kiosk_tokens[self.org]},
             "kiosk.cards": lambda: {"action": "add", "text": self.unique("What helped?")},
+            "review.change_redactions": lambda: {"action": "add", "first": "1", "last": "2",
+                                                 "type": "NAME"},
+            "review.send_back": lambda: {"reason": "the voice is recognisable"},
+            "review.add_local_name": lambda: {"text": self.unique("Hope House"),
+                                              "type": "PLACE", "list": "redact"},
         }
         json_bodies: dict[str, Callable[[], object]] = {
             "kiosk.create_entry": lambda: {"kind": "text", "text": self.unique("written")},
@@ -415,6 +465,9 @@ class Objects:
             "kiosk.receipt_consent": lambda: {"code": self.receipt_code(), "consent": some},
             "kiosk.receipt_withdraw": lambda: {"code": self.receipt_code()},
             "api.receipt_consent": lambda: {"consent": some},
+            "api.change_redactions": lambda: {"action": "add", "first": 1, "last": 2,
+                                              "type": "NAME"},
+            "api.send_back_entry": lambda: {"reason": "the voice is recognisable"},
         }
         if method == "PATCH":  # the first bytes of the new upload in the URL
             return Body(raw=CHUNK, headers={**TUS, "Upload-Offset": "0",

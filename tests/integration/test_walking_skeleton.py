@@ -4,23 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import html
-import io
-import json
 import random
 import re
-import subprocess
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 
 from diaryroom import accounts, tenancy
-from diaryroom.adapters import get_private_storage
 from diaryroom.extensions import db
 from diaryroom.models import Entry, Job
-from tests.conftest import bearer, run_jobs, shared_file
+from tests.conftest import run_jobs, shared_file
 
 pytestmark = pytest.mark.slow
 
@@ -37,72 +31,11 @@ def sha256_of(data: bytes) -> str:
 
 
 @pytest.fixture
-def staff_token(world) -> str:
-    return world.account("staff").token
-
-
-@pytest.fixture
-def tokens(world) -> dict[str, str]:
-    return {"kiosk": world.kiosk_tokens["A"], "staff": world.account("staff").token}
-
-
-@pytest.fixture
 def kiosk_token(app) -> str:
     """Just an organisation and a paired kiosk: cheaper than a whole world of accounts."""
     with app.app_context():
         org = accounts.create_organisation("Kiosk only")
         return accounts.pair_kiosk(org.id, "front desk")[1]
-
-
-@pytest.fixture
-def upload(client) -> Callable[..., Any]:
-    """POST /api/v1/entries with a file (path or bytes) and optional consent JSON."""
-    def upload(token: str, media: Path | bytes | None, filename: str | None = None,
-               consent: Any = None):
-        data: dict[str, Any] = {}
-        if isinstance(media, Path):
-            data["media"] = (io.BytesIO(media.read_bytes()), filename or media.name)
-        elif media is not None:
-            data["media"] = (io.BytesIO(media), filename)
-        if consent is not None:
-            data["consent"] = consent if isinstance(consent, str) else json.dumps(consent)
-        return client.post("/api/v1/entries", headers=bearer(token), data=data,
-                           content_type="multipart/form-data")
-    return upload
-
-
-@pytest.fixture
-def api_get(client, staff_token) -> Callable[[str], Any]:
-    def api_get(path: str):
-        return client.get(f"/api/v1{path}", headers=bearer(staff_token))
-    return api_get
-
-
-@pytest.fixture
-def stored(app) -> Callable[[str], bytes]:
-    def stored(key: str) -> bytes:
-        with app.app_context(), get_private_storage().open(key) as fh:
-            return fh.read()
-    return stored
-
-
-@pytest.fixture
-def entry_row(app) -> Callable[[int], Entry]:
-    def entry_row(entry_id: int) -> Entry:
-        with app.app_context(), tenancy.unscoped():
-            entry = db.session.get(Entry, entry_id)
-            db.session.expunge(entry)
-            return entry
-    return entry_row
-
-
-@pytest.fixture
-def silence(tmp_path, have_ffmpeg) -> Path:
-    path = tmp_path / "silence.wav"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi",
-                    "-i", "anullsrc=r=16000:cl=mono", "-t", "3", str(path)],
-                   check=True, timeout=60)
-    return path
 
 
 # -- the happy path ---------------------------------------------------------------------------

@@ -210,6 +210,9 @@ IMPORT_EVERYTHING = textwrap.dedent("""
         def copy(self):
             return dict(self.real)
 
+    # tqdm (under spaCy and Presidio) scans every variable at import for its TQDM_*
+    # settings: a library's own reading, not this project's configuration.
+    import tqdm
     real = os.environ
     os.environ = spy = Spy(real)
     import diaryroom, kiosk, podcast

@@ -1,0 +1,313 @@
+"""The anonymisation pipeline's steps, on files and plain data: no database, no web.
+
+The entry job (``processing``) and the ``diaryroom anonymise`` command both run them:
+
+    transcript = transcribe_file(src, workdir, transcriber=t)   # 16 kHz decode + Whisper
+    check_transcript(transcript)                                 # fail closed, early
+    concerns = find_concerns(words)                              # safeguarding
+    redactions = find_redactions(words, language=..., ...)       # Presidio + UK recognisers
+    document = redacted_document(transcript, redactions)         # words, placeholders, times
+    render_audio(src, transcript, redactions, ...)               # tone over every redaction
+
+Every step either proves its output or raises ``PipelineError`` (or a media /
+transcription error) whose message is the reason staff see; nothing is ever passed on
+half-redacted.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .asr import Transcriber, Transcript
+from .domain.redaction import (
+    PlanError,
+    Redaction,
+    TimedWord,
+    join_words,
+    plan_redactions,
+    redacted_words,
+    time_ranges,
+)
+from .errors import PipelineError
+from .media import decode, render
+from .media.probe import probe
+from .media.validate import GRACE_SECONDS  # the same allowance intake gives
+
+DEFAULT_PAD = 0.12  # seconds of audio hidden either side of each redacted word
+SOUNDS = ("tone", "silence")
+LOCAL_TYPES = ("NAME", "PLACE", "ORGANISATION")
+# Below this, Whisper is guessing the language; its words cannot be trusted to redact.
+MIN_LANGUAGE_PROBABILITY = 0.5
+# Whisper writes "♪", "[Music]" or "(upbeat music)" for sound that is not speech.
+_NOT_SPEECH = re.compile(r"^\W*$|^\W*[\[(][^\])]*[\])]\W*$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    pad: float = DEFAULT_PAD
+    sound: str = "tone"  # what replaces a redacted word: tone | silence
+    local_names: tuple = ()  # diaryroom.pii.LocalName: always redact
+    allow: tuple[str, ...] = ()  # never redact (the organisation's own name, say)
+    max_seconds: float | None = None  # refuse longer recordings
+
+    def __post_init__(self) -> None:
+        if self.sound not in SOUNDS:
+            raise ValueError(f"sound must be one of {', '.join(SOUNDS)}")
+
+
+def transcribe_file(src: Path, workdir: Path, *, transcriber: Transcriber,
+                    max_seconds: float | None = None,
+                    on_progress: Callable[[float], None] | None = None) -> Transcript:
+    """Decode any supported upload to 16 kHz mono with ffmpeg, then transcribe that.
+
+    Decoding first means one decoder (ffmpeg) judges every file, and a damaged one is
+    refused with ffmpeg's reason before the model is involved.
+    """
+    # The container's word first (cheap: a 2-hour file is refused before it is decoded),
+    # then the decoded length, which a damaged or lying header cannot fake.
+    _check_length(probe(src).duration, max_seconds)
+    wav = workdir / "speech16k.wav"
+    _check_length(decode.decode_for_asr(src, wav), max_seconds)
+    return transcriber.transcribe(wav, on_progress=on_progress)
+
+
+def _check_length(duration: float, max_seconds: float | None) -> None:
+    if max_seconds is not None and duration > max_seconds + GRACE_SECONDS:
+        raise PipelineError(
+            f"this recording is {_clock(duration)} long, over the {_clock(max_seconds)} "
+            "limit for automatic processing; the original is kept. Raise "
+            "DIARYROOM_MAX_RECORDING_SECONDS and run it again, or review it by hand.")
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min" if hours else f"{minutes} min {secs:02d} s"
+
+
+def is_speech(word: str) -> bool:
+    """False for what Whisper writes for music and noise.
+
+    >>> [is_speech(w) for w in (" hello", " ♪", " [Music]", " (laughs)", " 42")]
+    [True, False, False, False, True]
+    """
+    return not _NOT_SPEECH.match(word.strip())
+
+
+def check_transcript(transcript: Transcript, *, multilingual: bool = True) -> None:
+    """Refuse a transcript the pipeline cannot stand behind."""
+    words = transcript.words
+    if not any(is_speech(w.text) for w in words):
+        what = "music or noise" if words else "silence"
+        raise PipelineError(f"no speech was recognised (it may be {what}, or too quiet); "
+                            "listen to the original before deciding what to do")
+    if multilingual and transcript.language_probability < MIN_LANGUAGE_PROBABILITY:
+        raise PipelineError(
+            f"the language could not be identified (best guess {transcript.language!r} "
+            f"at {transcript.language_probability:.0%}); the words may be wrong, so nothing "
+            "was redacted automatically")
+
+
+def timed_words(transcript: Transcript) -> list[TimedWord]:
+    return [TimedWord(w.start, w.end, w.text) for w in transcript.words]
+
+
+def find_redactions(words: Sequence[str], *, language: str, detector,
+                    settings: Settings = Settings()) -> list[Redaction]:
+    """Whole-word redactions for the personal data in ``words``."""
+    text, offsets = join_words(words)
+    spans = detector.detect(text, language=language, local_names=list(settings.local_names),
+                            allow=list(settings.allow))
+    return plan_redactions(spans, offsets)
+
+
+def text_hash(words: Sequence[str], redaction: Redaction, key: bytes) -> str:
+    """A keyed hash of the redacted words: it tells two redactions apart without storing
+    them, and unlike a plain hash cannot be reversed by hashing a list of names."""
+    said = " ".join(w.strip().lower() for w in words[redaction.first:redaction.last + 1])
+    return hmac.new(key, said.encode(), hashlib.sha256).hexdigest()
+
+
+def redaction_list(words: Sequence[TimedWord], redactions: Sequence[Redaction], *,
+                   key: bytes | None = None) -> list[dict]:
+    out = []
+    for r in redactions:
+        item = {"type": r.type, "source": r.source, "first_word": r.first,
+                "last_word": r.last}
+        if words and words[r.first].start is not None:
+            item.update(start=words[r.first].start, end=words[r.last].end)
+        if key is not None:
+            item["text_hash"] = text_hash([w.text for w in words], r, key)
+        out.append(item)
+    return out
+
+
+def redacted_document(transcript: Transcript, redactions: Sequence[Redaction], *,
+                      key: bytes | None = None) -> dict:
+    """The redacted transcript as stored and shared: words with times, placeholders in
+    place of redacted words, segments for captions, and the redaction list (no text)."""
+    words = timed_words(transcript)
+    out_words = redacted_words(words, redactions)
+    # A placeholder belongs to the segment of its first word.
+    segment_of = [i for i, s in enumerate(transcript.segments) for _ in s.words]
+    segments: list[dict] = [{"start": s.start, "end": s.end, "text": ""}
+                            for s in transcript.segments]
+    index = 0
+    for word in out_words:
+        segments[segment_of[index]]["text"] += word["text"]
+        redaction = next((r for r in redactions if r.first == index), None)
+        index = (redaction.last if redaction else index) + 1
+    for s in segments:
+        s["text"] = s["text"].strip()
+    return {
+        "language": transcript.language,
+        "duration": transcript.duration,
+        "text": " ".join(s["text"] for s in segments if s["text"]),
+        "segments": [s for s in segments if s["text"]],
+        "words": out_words,
+        "redactions": redaction_list(words, redactions, key=key),
+    }
+
+
+def to_vtt(document: dict) -> str:
+    """WebVTT captions of the redacted text, a cue per segment.
+
+    >>> print(to_vtt({"segments": [{"start": 0, "end": 1.5, "text": "hi [NAME] <3"}]}))
+    WEBVTT
+    <BLANKLINE>
+    1
+    00:00:00.000 --> 00:00:01.500
+    hi [NAME] &lt;3
+    <BLANKLINE>
+    """
+    lines = ["WEBVTT", ""]
+    for n, seg in enumerate(document["segments"], 1):
+        text = seg["text"].replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        lines += [str(n), f"{_vtt_time(seg['start'])} --> {_vtt_time(seg['end'])}", text, ""]
+    return "\n".join(lines)
+
+
+def _vtt_time(seconds: float) -> str:
+    ms = int(round(seconds * 1000))
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}.{ms:03d}"
+
+
+def written_words(text: str) -> list[str]:
+    """A written entry's words, each with the spacing before it, so joining them gives
+    back the text (newlines included) and redaction can work on them like speech."""
+    return re.findall(r"\s*\S+", text)
+
+
+def redact_written(words: Sequence[str], redactions: Sequence[Redaction]) -> str:
+    by_first = {r.first: r for r in redactions}
+    parts, i = [], 0
+    while i < len(words):
+        r = by_first.get(i)
+        if r is None:
+            parts.append(words[i])
+            i += 1
+        else:
+            lead = words[i][: len(words[i]) - len(words[i].lstrip())]
+            parts.append(lead + r.placeholder)
+            i = r.last + 1
+    return "".join(parts)
+
+
+def render_audio(src: Path, transcript: Transcript, redactions: Sequence[Redaction], *,
+                 disguise: bool, out_mp3: Path | None, out_opus: Path | None,
+                 settings: Settings = Settings()) -> dict:
+    """The shareable audio: disguised if asked, every redaction replaced by tone or
+    silence (padded), loudness-normalised. A redacted word without timing raises."""
+    try:
+        ranges = time_ranges(timed_words(transcript), redactions, pad=settings.pad,
+                             duration=transcript.duration)
+    except PlanError as e:
+        raise PipelineError(f"a redaction could not be placed in the audio: {e}") from e
+    return render.render_redacted(src, ranges, out_mp3=out_mp3, out_opus=out_opus,
+                                  mode=settings.sound, disguise=disguise)
+
+
+def load_local_names(path: Path) -> tuple[tuple, tuple[str, ...]]:
+    """Local names from a file: JSON ``[{"text", "type"}]`` (type ``ALLOW`` for the
+    allow-list), or lines ``TYPE: text`` / plain ``text`` (a place), ``#`` comments.
+
+    Returns ``(local_names, allow)``.
+    """
+    from .pii import LocalName
+
+    raw = path.read_text(encoding="utf-8")
+    if path.suffix.lower() == ".json":
+        items = [(str(i.get("type", "PLACE")).upper(), str(i["text"])) for i in json.loads(raw)]
+    else:
+        items = []
+        for line in raw.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            kind, sep, text = line.partition(":")
+            items.append((kind.strip().upper(), text.strip()) if sep and kind.strip().upper()
+                         in LOCAL_TYPES + ("ALLOW",) else ("PLACE", line))
+    bad = sorted({k for k, _ in items} - set(LOCAL_TYPES) - {"ALLOW"})
+    if bad:
+        raise PipelineError(f"{path.name}: unknown type {bad[0]!r}; use "
+                            f"{', '.join(LOCAL_TYPES)} or ALLOW")
+    names = tuple(LocalName(t, k) for k, t in items if k != "ALLOW" and t)
+    allow = tuple(t for k, t in items if k == "ALLOW" and t)
+    return names, allow
+
+
+def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
+                   disguise: bool, settings: Settings = Settings(),
+                   keep_original: bool = False) -> dict:
+    """The whole pipeline on one file, for batch work and checking: writes
+    ``redacted.mp3``, ``transcript.json`` (redacted) and ``transcript.vtt`` into ``out``
+    and returns a summary. Unredacted words are written only with ``keep_original``."""
+    from .safeguarding import find_concerns
+
+    timings: dict[str, float] = {}
+    started = clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = round(now - clock, 3)
+        clock = now
+
+    with tempfile.TemporaryDirectory() as tmp:
+        transcript = transcribe_file(src, Path(tmp), transcriber=transcriber,
+                                     max_seconds=settings.max_seconds)
+    lap("transcribe")
+    check_transcript(transcript, multilingual=getattr(transcriber, "multilingual", True))
+    words = [w.text for w in transcript.words]
+    concerns = find_concerns(words)
+    lap("safeguarding")
+    plan = find_redactions(words, language=transcript.language, detector=detector,
+                           settings=settings)
+    document = redacted_document(transcript, plan)
+    lap("detect")
+    out.mkdir(parents=True, exist_ok=True)
+    render_audio(src, transcript, plan, disguise=disguise, out_mp3=out / "redacted.mp3",
+                 out_opus=None, settings=settings)
+    lap("render")
+    (out / "transcript.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
+    (out / "transcript.vtt").write_text(to_vtt(document), encoding="utf-8")
+    if keep_original:
+        (out / "original.json").write_text(json.dumps(transcript.to_dict(), indent=1),
+                                           encoding="utf-8")
+    counts: dict[str, int] = {}
+    for r in plan:
+        counts[r.type] = counts.get(r.type, 0) + 1
+    return {"duration": round(transcript.duration, 3), "language": transcript.language,
+            "words": len(words), "redactions": counts,
+            "safeguarding": sorted({c.category for c in concerns}),
+            "seconds": round(time.perf_counter() - started, 3), "steps": timings}

@@ -1,0 +1,298 @@
+"""The entry jobs: run the anonymisation pipeline on an entry, and re-render it after
+review edits. Each takes an entry id, checks the entry's state first, and is safe to run
+twice. Every failure leaves the entry with the team (``needs_attention``, with the
+reason); the original is never touched.
+"""
+from __future__ import annotations
+
+import io
+import json
+import logging
+import shutil
+import tempfile
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import delete, select, update
+
+from . import jobs
+from .adapters import encryption_key, get_private_storage, get_transcriber
+from .anonymise import (
+    Settings,
+    check_transcript,
+    find_redactions,
+    redact_written,
+    redacted_document,
+    render_audio,
+    text_hash,
+    to_vtt,
+    transcribe_file,
+    written_words,
+)
+from .domain import redaction as rd
+from .domain import status as st
+from .domain.consent import Consent
+from .entries import load_text, load_transcript
+from .errors import MediaError, PipelineError, TranscriptionError
+from .extensions import db
+from .models import Entry, LocalName, Redaction, SafeguardingFlag, utcnow
+from .safeguarding import PhraseListError, find_concerns
+
+log = logging.getLogger(__name__)
+PROCESS = "transcribe_entry"  # the name queued jobs already carry
+RENDER = "render_entry"
+RESULTS = ("redacted.json", "redacted.vtt", "redacted.mp3", "redacted.opus")
+# Errors that mean "this entry cannot be processed as it is": no point retrying.
+# (PhraseListError: a broken safeguarding list must stop entries visibly, not skip flags.)
+_NEEDS_PEOPLE = (PipelineError, MediaError, TranscriptionError, rd.PlanError,
+                 PhraseListError)
+
+
+def settings_for(org_id: int) -> Settings:
+    from .pii import LocalName as Local
+
+    names = db.session.scalars(select(LocalName).where(LocalName.org_id == org_id))
+    redact, allow = [], []
+    for n in names:
+        (redact.append(Local(n.text, n.type)) if n.list == "redact" else allow.append(n.text))
+    config = current_app.config
+    return Settings(pad=config["REDACTION_PAD_MS"] / 1000, sound=config["REDACTION_SOUND"],
+                    local_names=tuple(redact), allow=tuple(allow),
+                    max_seconds=config["MAX_RECORDING_SECONDS"])
+
+
+def detector():
+    from .pii import get_detector  # loads spaCy on first use, not at import
+    return get_detector()
+
+
+def mark_needs_attention(entry_id: int | None, reason: str) -> None:
+    """A job gave up: keep the entry (and its original) with the team, saying why."""
+    entry = db.session.get(Entry, entry_id) if entry_id else None
+    if entry is None or entry.status in (st.WITHDRAWN, st.NEEDS_ATTENTION):
+        return
+    st.check_transition(entry.status, st.NEEDS_ATTENTION)
+    entry.status, entry.status_reason = st.NEEDS_ATTENTION, f"processing failed: {reason}"
+    db.session.commit()
+
+
+def _while_processing(entry: Entry, **values: object) -> bool:
+    """Save progress unless the entry was withdrawn meanwhile (the condition is in the
+    UPDATE, so a withdrawal that lands during the job always wins)."""
+    moved = db.session.execute(
+        update(Entry).where(Entry.id == entry.id, Entry.status == st.PROCESSING)
+        .values(updated_at=utcnow(), **values)).rowcount
+    db.session.commit()
+    return moved == 1
+
+
+def _finish(entry: Entry, new: str, *, reason: str | None = None, **values) -> bool:
+    st.check_transition(st.PROCESSING, new)
+    return _while_processing(entry, status=new, status_reason=reason, **values)
+
+
+@jobs.handler(PROCESS, on_failure=mark_needs_attention)
+def process_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.status not in (st.RECEIVED, st.PROCESSING):
+        return  # withdrawn, or already done by an earlier delivery
+    st.check_transition(entry.status, st.PROCESSING)
+    entry.status, entry.status_reason = st.PROCESSING, None
+    db.session.commit()
+    started = time.perf_counter()
+    try:
+        if entry.kind == "text":
+            done = _process_written(entry)
+        else:
+            done = _process_recording(ctx, entry)
+    except _NEEDS_PEOPLE as e:
+        db.session.rollback()
+        log.info("entry %s needs attention: %s", entry.id, type(e).__name__)
+        _finish(entry, st.NEEDS_ATTENTION, reason=str(e))
+        return
+    if not (done and _finish(entry, st.AWAITING_REVIEW)):
+        # Withdrawn while we worked: what this run wrote must go too.
+        db.session.refresh(entry)
+        if entry.status == st.WITHDRAWN:
+            erase_results(entry)
+            db.session.commit()
+        return
+    log.info("entry %s processed in %.1f s", entry.id, time.perf_counter() - started)
+
+
+def _process_written(entry: Entry) -> bool:
+    text = load_text(entry) or ""
+    words = written_words(text)
+    _flag(entry, words)
+    plan = find_redactions(words, language="en", detector=detector(),
+                           settings=settings_for(entry.org_id))
+    return _save_redactions(entry, words, [None] * len(words), plan) and _render(entry)
+
+
+def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
+    private = get_private_storage()
+    settings = settings_for(entry.org_id)
+    transcriber = get_transcriber()
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        src = work / f"original{Path(entry.original_key).suffix}"
+        with private.open(entry.original_key) as fh, src.open("wb") as out:
+            shutil.copyfileobj(fh, out)
+        if entry.kind == "video" and not entry.audio_key:
+            from .media.decode import extract_audio_track
+            track = work / "audio.ogg"
+            extract_audio_track(src, track)
+            key = _key(entry, "audio.ogg")
+            with track.open("rb") as fh:
+                private.put(key, fh)
+            if not _while_processing(entry, audio_key=key):
+                return False
+        transcript = transcribe_file(src, work, transcriber=transcriber,
+                                     max_seconds=settings.max_seconds,
+                                     on_progress=lambda f: ctx.progress(f * 80))
+        key = _key(entry, "transcript.json")
+        private.put(key, io.BytesIO(json.dumps(transcript.to_dict()).encode()))
+        if not _while_processing(entry, transcript_key=key, language=transcript.language,
+                                 duration=transcript.duration):
+            return False
+        db.session.refresh(entry)
+        check_transcript(transcript, multilingual=getattr(transcriber, "multilingual", True))
+        words = [w.text for w in transcript.words]
+        _flag(entry, words)
+        ctx.progress(85)
+        plan = find_redactions(words, language=transcript.language, detector=detector(),
+                               settings=settings)
+        times = [(w.start, w.end) for w in transcript.words]
+        if not _save_redactions(entry, words, times, plan):
+            return False
+        ctx.progress(90)
+        return _render(entry, src=src, transcript=transcript)
+
+
+def _key(entry: Entry, name: str) -> str:
+    return f"org/{entry.org_id}/entries/{entry.id}/{name}"
+
+
+def _flag(entry: Entry, words: list[str]) -> None:
+    """Flag first and commit at once: staff see an urgent entry even if a later step
+    fails, and flagging never waits for redaction."""
+    # Its own copy of the model: detection loads spaCy without the lemmatizer (for speed),
+    # and the phrase list matches on lemmas.
+    concerns = find_concerns(words)
+    db.session.execute(delete(SafeguardingFlag).where(SafeguardingFlag.entry_id == entry.id))
+    for c in concerns:
+        db.session.add(SafeguardingFlag(org_id=entry.org_id, entry_id=entry.id,
+                                        category=c.category, first_word=c.first,
+                                        last_word=c.last, phrase=c.phrase[:200]))
+    db.session.flush()
+    if not _while_processing(entry, urgent=bool(concerns)):
+        db.session.rollback()
+
+
+def _save_redactions(entry: Entry, words: list[str], times: list, plan) -> bool:
+    """Replace the entry's automatic redactions (a re-run must not double them)."""
+    key = encryption_key()
+    db.session.execute(delete(Redaction).where(Redaction.entry_id == entry.id))
+    for r in plan:
+        start, end = times[r.first] or (None, None), times[r.last] or (None, None)
+        db.session.add(Redaction(
+            org_id=entry.org_id, entry_id=entry.id, first_word=r.first, last_word=r.last,
+            type=r.type, source=r.source, text_hash=text_hash(words, r, key),
+            start=start[0], end=end[1]))
+    db.session.flush()
+    return _while_processing(entry, redaction_revision=entry.redaction_revision + 1)
+
+
+def current_plan(entry: Entry) -> list[rd.Redaction]:
+    rows = db.session.scalars(select(Redaction).where(Redaction.entry_id == entry.id)
+                              .order_by(Redaction.first_word))
+    return [rd.Redaction(r.first_word, r.last_word, r.type, r.source) for r in rows]
+
+
+def _render(entry: Entry, *, src: Path | None = None, transcript=None) -> bool:
+    """Write the redacted results of the entry's current revision; True once recorded.
+
+    The revision is in the keys and in the conditional UPDATE, so a render that lost a
+    race with a newer edit deletes what it wrote instead of recording it.
+    """
+    db.session.refresh(entry)
+    revision, plan = entry.redaction_revision, current_plan(entry)
+    private = get_private_storage()
+    written: list[str] = []
+
+    def put(name: str, data: bytes | io.BufferedIOBase) -> None:
+        key = entry.result_key(name, revision)
+        private.put(key, io.BytesIO(data) if isinstance(data, bytes) else data)
+        written.append(key)
+
+    if entry.kind == "text":
+        words = written_words(load_text(entry) or "")
+        document = {"language": entry.language or "en", "text": redact_written(words, plan),
+                    "redactions": [{"type": r.type, "source": r.source, "first_word": r.first,
+                                    "last_word": r.last} for r in plan]}
+        put("redacted.json", json.dumps(document).encode())
+    else:
+        transcript = transcript or load_transcript(entry)
+        document = redacted_document(transcript, plan, key=encryption_key())
+        put("redacted.json", json.dumps(document).encode())
+        put("redacted.vtt", to_vtt(document).encode())
+        disguise = Consent.from_dict(entry.consent).voice == "disguise"
+        with tempfile.TemporaryDirectory() as tmp:
+            work = Path(tmp)
+            if src is None:
+                src = work / "source"
+                with private.open(entry.audio_key or entry.original_key) as fh, \
+                        src.open("wb") as out:
+                    shutil.copyfileobj(fh, out)
+            mp3, opus = work / "redacted.mp3", work / "redacted.opus"
+            render_audio(src, transcript, plan, disguise=disguise, out_mp3=mp3,
+                         out_opus=opus, settings=settings_for(entry.org_id))
+            for path in (mp3, opus):
+                with path.open("rb") as fh:
+                    put(path.name, fh)
+    previous = entry.rendered_revision
+    moved = db.session.execute(
+        update(Entry).where(Entry.id == entry.id, Entry.redaction_revision == revision,
+                            Entry.status.in_((st.PROCESSING, st.AWAITING_REVIEW)))
+        .values(rendered_revision=revision, updated_at=utcnow())).rowcount
+    db.session.commit()
+    if moved != 1:
+        _delete(written)
+        return False
+    if previous is not None and previous != revision:
+        _delete(entry.result_key(n, previous) for n in RESULTS)
+    return True
+
+
+@jobs.handler(RENDER, on_failure=mark_needs_attention)
+def render_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
+    """Re-render after a reviewer changed the redactions (the entry stays in review)."""
+    entry = db.session.get(Entry, entry_id)
+    if entry is None or entry.status != st.AWAITING_REVIEW or entry.rendered:
+        return
+    try:
+        _render(entry)
+    except _NEEDS_PEOPLE as e:
+        db.session.rollback()
+        mark_needs_attention(entry.id, str(e))
+
+
+def _delete(keys: Iterable[str]) -> None:
+    private = get_private_storage()
+    for key in keys:
+        private.delete(key)
+
+
+def erase_results(entry: Entry) -> None:
+    """Delete everything the pipeline made from an entry (withdrawal, or a job that lost
+    the race with one): files of every revision, redactions and flags."""
+    # Names, not the entry's columns: a job that lost the race wrote files it never
+    # recorded. One revision past the last covers a render still in flight.
+    keys = [_key(entry, "transcript.json"), _key(entry, "audio.ogg")]
+    keys += [entry.result_key(n, rev) for rev in range(entry.redaction_revision + 2)
+             for n in RESULTS]
+    _delete(keys)
+    db.session.execute(delete(Redaction).where(Redaction.entry_id == entry.id))
+    db.session.execute(delete(SafeguardingFlag).where(SafeguardingFlag.entry_id == entry.id))
