@@ -22,6 +22,7 @@ import re
 import tempfile
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from .domain.redaction import (
 from .errors import PipelineError
 from .media import decode, render
 from .media.probe import probe
+from .media.redact import redact_audio
 from .media.validate import GRACE_SECONDS  # the same allowance intake gives
 
 DEFAULT_PAD = 0.12  # seconds of audio hidden either side of each redacted word
@@ -62,28 +64,51 @@ class Settings:
             raise ValueError(f"sound must be one of {', '.join(SOUNDS)}")
 
 
-def transcribe_file(src: Path, workdir: Path, *, transcriber: Transcriber,
-                    max_seconds: float | None = None,
-                    on_progress: Callable[[float], None] | None = None) -> Transcript:
-    """Decode any supported upload to 16 kHz mono with ffmpeg, then transcribe that.
+def decode_speech(src: Path, workdir: Path, *, max_seconds: float | None = None) -> Path:
+    """Decode any supported upload to 16 kHz mono with ffmpeg, for Whisper.
 
     Decoding first means one decoder (ffmpeg) judges every file, and a damaged one is
-    refused with ffmpeg's reason before the model is involved.
+    refused with ffmpeg's reason before the model is involved. Decoding stops just past
+    the limit, so a two-hour file is refused in the time it takes to read the limit.
     """
-    # The container's word first (cheap: a 2-hour file is refused before it is decoded),
-    # then the decoded length, which a damaged or lying header cannot fake.
-    _check_length(probe(src).duration, max_seconds)
     wav = workdir / "speech16k.wav"
-    _check_length(decode.decode_for_asr(src, wav), max_seconds)
-    return transcriber.transcribe(wav, on_progress=on_progress)
-
-
-def _check_length(duration: float, max_seconds: float | None) -> None:
-    if max_seconds is not None and duration > max_seconds + GRACE_SECONDS:
+    cap = max_seconds + GRACE_SECONDS if max_seconds is not None else None
+    decoded = decode.decode_for_asr(src, wav, max_seconds=cap + 1 if cap else None)
+    if cap is not None and decoded > cap:
+        length = max(probe(src).duration, decoded)  # the header says how long, if it can
         raise PipelineError(
-            f"this recording is {_clock(duration)} long, over the {_clock(max_seconds)} "
+            f"this recording is {_clock(length)} long, over the {_clock(max_seconds)} "
             "limit for automatic processing; the original is kept. Raise "
             "DIARYROOM_MAX_RECORDING_SECONDS and run it again, or review it by hand.")
+    return wav
+
+
+@dataclass(frozen=True)
+class LoadingAudio:
+    """The sound for the shared audio, being decoded (and disguised or not) meanwhile."""
+
+    future: Future
+    disguise: bool
+
+
+def transcribe_file(src: Path, workdir: Path, *, transcriber: Transcriber,
+                    disguise: bool, max_seconds: float | None = None,
+                    on_progress: Callable[[float], None] | None = None
+                    ) -> tuple[Transcript, LoadingAudio]:
+    """Transcribe ``src``; meanwhile ffmpeg decodes (and disguises) the sound for the
+    shared audio in another process, so rendering later waits for nothing but the
+    encoders. Returns the transcript and the loading samples (``render_audio`` takes
+    them)."""
+    wav = decode_speech(src, workdir, max_seconds=max_seconds)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-audio")
+    loading = pool.submit(render.load_samples, src, disguise=disguise)
+    pool.shutdown(wait=False)  # the future outlives the pool; its thread ends by itself
+    try:
+        return (transcriber.transcribe(wav, on_progress=on_progress),
+                LoadingAudio(loading, disguise))
+    except BaseException:
+        loading.cancel()
+        raise
 
 
 def _clock(seconds: float) -> str:
@@ -225,16 +250,21 @@ def redact_written(words: Sequence[str], redactions: Sequence[Redaction]) -> str
 
 def render_audio(src: Path, transcript: Transcript, redactions: Sequence[Redaction], *,
                  disguise: bool, out_mp3: Path | None, out_opus: Path | None,
-                 settings: Settings = Settings()) -> dict:
+                 settings: Settings = Settings(), samples: LoadingAudio | None = None
+                 ) -> dict:
     """The shareable audio: disguised if asked, every redaction replaced by tone or
-    silence (padded), loudness-normalised. A redacted word without timing raises."""
+    silence (padded), loudness-normalised. A redacted word without timing raises.
+    ``samples``: the sound already loading (from ``transcribe_file``), else loaded here."""
     try:
         ranges = time_ranges(timed_words(transcript), redactions, pad=settings.pad,
                              duration=transcript.duration)
     except PlanError as e:
         raise PipelineError(f"a redaction could not be placed in the audio: {e}") from e
-    return render.render_redacted(src, ranges, out_mp3=out_mp3, out_opus=out_opus,
-                                  mode=settings.sound, disguise=disguise)
+    if samples is None or samples.disguise != disguise:  # consent changed meanwhile
+        return render.render_redacted(src, ranges, out_mp3=out_mp3, out_opus=out_opus,
+                                      mode=settings.sound, disguise=disguise)
+    hidden = redact_audio(samples.future.result(), render.WORK_RATE, ranges, mode=settings.sound)
+    return render.render_shareable(hidden, render.WORK_RATE, out_mp3, out_opus)
 
 
 def load_local_names(path: Path) -> tuple[tuple, tuple[str, ...]]:
@@ -284,8 +314,9 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
         clock = now
 
     with tempfile.TemporaryDirectory() as tmp:
-        transcript = transcribe_file(src, Path(tmp), transcriber=transcriber,
-                                     max_seconds=settings.max_seconds)
+        transcript, samples = transcribe_file(src, Path(tmp), transcriber=transcriber,
+                                              disguise=disguise,
+                                              max_seconds=settings.max_seconds)
     lap("transcribe")
     check_transcript(transcript, multilingual=getattr(transcriber, "multilingual", True))
     words = [w.text for w in transcript.words]
@@ -297,7 +328,7 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
     lap("detect")
     out.mkdir(parents=True, exist_ok=True)
     render_audio(src, transcript, plan, disguise=disguise, out_mp3=out / "redacted.mp3",
-                 out_opus=None, settings=settings)
+                 out_opus=None, settings=settings, samples=samples)
     lap("render")
     (out / "transcript.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     (out / "transcript.vtt").write_text(to_vtt(document), encoding="utf-8")

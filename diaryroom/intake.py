@@ -250,10 +250,24 @@ def receipt_code(entry: Entry) -> str | None:
 def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
     if entry.status == st.WITHDRAWN:
         raise InvalidInput("This recording has been withdrawn and deleted.", code="withdrawn")
+    voice_changed = Consent.from_dict(entry.consent).voice != consent.voice
     entry.consent = consent.to_dict()
     db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="changed",
                                  actor=actor, **consent.to_dict()))
+    rerender = voice_changed and entry.kind != "text" and entry.rendered_revision is not None \
+        and entry.status in (st.AWAITING_REVIEW, st.APPROVED)
+    if rerender:
+        # The shared audio must follow the person's choice; an approval of the old
+        # voice no longer holds, so it goes back to review.
+        if entry.status == st.APPROVED:
+            st.check_transition(entry.status, st.AWAITING_REVIEW, decision=True)
+            entry.status = st.AWAITING_REVIEW
+            entry.status_reason = "the person changed their voice choice: check the new audio"
+            entry.approved_at = entry.approved_by_id = None
+        entry.redaction_revision += 1
     db.session.commit()
+    if rerender:
+        jobs.enqueue(processing.RENDER, entry.id, org_id=entry.org_id)
     return entry
 
 

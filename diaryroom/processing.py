@@ -149,9 +149,9 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
                 private.put(key, fh)
             if not _while_processing(entry, audio_key=key):
                 return False
-        transcript = transcribe_file(src, work, transcriber=transcriber,
-                                     max_seconds=settings.max_seconds,
-                                     on_progress=lambda f: ctx.progress(f * 80))
+        transcript, samples = transcribe_file(
+            src, work, transcriber=transcriber, disguise=_disguised(entry),
+            max_seconds=settings.max_seconds, on_progress=lambda f: ctx.progress(f * 80))
         key = _key(entry, "transcript.json")
         private.put(key, io.BytesIO(json.dumps(transcript.to_dict()).encode()))
         if not _while_processing(entry, transcript_key=key, language=transcript.language,
@@ -168,7 +168,7 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
         if not _save_redactions(entry, words, times, plan):
             return False
         ctx.progress(90)
-        return _render(entry, src=src, transcript=transcript)
+        return _render(entry, src=src, transcript=transcript, samples=samples)
 
 
 def _key(entry: Entry, name: str) -> str:
@@ -211,7 +211,12 @@ def current_plan(entry: Entry) -> list[rd.Redaction]:
     return [rd.Redaction(r.first_word, r.last_word, r.type, r.source) for r in rows]
 
 
-def _render(entry: Entry, *, src: Path | None = None, transcript=None) -> bool:
+def _disguised(entry: Entry) -> bool:
+    return Consent.from_dict(entry.consent).voice == "disguise"
+
+
+def _render(entry: Entry, *, src: Path | None = None, transcript=None,
+            samples=None) -> bool:
     """Write the redacted results of the entry's current revision; True once recorded.
 
     The revision is in the keys and in the conditional UPDATE, so a render that lost a
@@ -238,7 +243,7 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None) -> bool:
         document = redacted_document(transcript, plan, key=encryption_key())
         put("redacted.json", json.dumps(document).encode())
         put("redacted.vtt", to_vtt(document).encode())
-        disguise = Consent.from_dict(entry.consent).voice == "disguise"
+        disguise = _disguised(entry)
         with tempfile.TemporaryDirectory() as tmp:
             work = Path(tmp)
             if src is None:
@@ -248,7 +253,8 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None) -> bool:
                     shutil.copyfileobj(fh, out)
             mp3, opus = work / "redacted.mp3", work / "redacted.opus"
             render_audio(src, transcript, plan, disguise=disguise, out_mp3=mp3,
-                         out_opus=opus, settings=settings_for(entry.org_id))
+                         out_opus=opus, settings=settings_for(entry.org_id),
+                         samples=samples)
             for path in (mp3, opus):
                 with path.open("rb") as fh:
                     put(path.name, fh)

@@ -88,7 +88,7 @@ def test_keep_original_and_local_names(tmp_path, have_ffmpeg):
     assert "hope lodge" in (out / "original.json").read_text().lower()
 
 
-@pytest.mark.parametrize("case, reason", [("corrupt", "not a readable audio"),
+@pytest.mark.parametrize("case, reason", [("corrupt", "could not be decoded"),
                                           ("silence", "no speech")])
 def test_bad_input_is_one_clear_line(tmp_path, case, reason, have_ffmpeg):
     src = tmp_path / f"{case}.wav"

@@ -2,7 +2,8 @@
 messages staff see when a file cannot be used. Real ffmpeg on files made here."""
 from __future__ import annotations
 
-import wave
+import json
+import subprocess
 
 import numpy as np
 import pytest
@@ -37,12 +38,19 @@ def test_every_format_decodes_to_16_khz_mono_of_the_right_length(uploads, tmp_pa
     dst = tmp_path / "asr.wav"
     duration = decode_for_asr(uploads[name], dst)
     assert duration == pytest.approx(SECONDS, abs=0.1)
-    with wave.open(str(dst)) as wav:
-        assert (wav.getframerate(), wav.getnchannels(), wav.getsampwidth()) == (16_000, 1, 2)
-        samples = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2") / 32768
+    stream = probe_stream(dst)
+    assert (stream["sample_rate"], stream["channels"], stream["codec_name"]) == (
+        "16000", 1, "pcm_f32le")
+    samples = np.frombuffer(dst.read_bytes()[-int(duration * 16_000) * 4:], dtype="<f4")
     assert len(samples) / 16_000 == pytest.approx(duration)
     assert fx.pitch(samples.astype(np.float32), 16_000, low=300, high=600) == pytest.approx(
         440, rel=0.02)  # the recording's own sound, not silence or noise
+
+
+def probe_stream(path):
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_streams", "-of", "json", str(path)],
+                         check=True, capture_output=True, timeout=30).stdout
+    return json.loads(out)["streams"][0]
 
 
 def test_speech_decodes_too(tmp_path):

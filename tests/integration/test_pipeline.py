@@ -217,7 +217,7 @@ def test_a_two_hour_recording_needs_attention_without_being_decoded(
 def test_a_corrupt_file_needs_attention(app, stored_entry, api_get, stored, entry_row):
     junk = b"\x1aE\xdf\xa3" + bytes(range(256)) * 64  # a WebM header, then nonsense
     entry_id = stored_entry("original.webm", junk)
-    _needs_attention(app, api_get, stored, entry_row, entry_id, "not a readable")
+    _needs_attention(app, api_get, stored, entry_row, entry_id, "damaged")
 
 
 class FakeTranscriber:

@@ -8,8 +8,9 @@ import subprocess
 import pytest
 from sqlalchemy import select
 
-from diaryroom import tenancy
+from diaryroom import intake, tenancy
 from diaryroom.adapters import get_private_storage
+from diaryroom.domain.consent import Consent
 from diaryroom.extensions import db
 from diaryroom.models import AuditEvent, Entry
 from tests.conftest import bearer, csrf_from, run_jobs
@@ -188,3 +189,28 @@ def test_re_rendering_audio_replaces_the_old_revision(app, call, tmp_path, have_
         assert entry.rendered_revision == 2
         assert private.exists(entry.result_key("redacted.mp3", 2))
         assert not private.exists(entry.result_key("redacted.mp3", 1))
+
+
+@pytest.mark.slow
+def test_changing_the_voice_choice_re_renders_and_undoes_approval(
+        app, call, tmp_path, stored_entry, have_ffmpeg):
+    wav = tmp_path / "v.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb", "-w", str(wav),
+                    "The day centre was warm and the tea was good."], check=True, timeout=60)
+    entry_id = stored_entry("original.wav", wav.read_bytes(), voice="natural")
+    run_jobs(app)
+    assert call("POST", f"/entries/{entry_id}/approve").status_code == 200
+    with app.app_context(), tenancy.unscoped():
+        entry = db.session.get(Entry, entry_id)
+        natural = get_private_storage().open(entry.result_key("redacted.mp3")).read()
+        # as the person does with their receipt code at the kiosk
+        intake.change_consent(entry, Consent(voice="disguise"), actor="receipt@kiosk:1")
+    entry = call("GET", f"/entries/{entry_id}").json
+    assert entry["status"] == "awaiting_review" and "voice" in entry["status_reason"]
+    assert entry["rendered_revision"] != entry["redaction_revision"]
+    run_jobs(app)
+    with app.app_context(), tenancy.unscoped():
+        entry = db.session.get(Entry, entry_id)
+        assert entry.rendered
+        disguised = get_private_storage().open(entry.result_key("redacted.mp3")).read()
+    assert disguised != natural
