@@ -5,6 +5,12 @@ number when written with capitals ("Mill Lane"), which are places.
 Street words (lane, close, way, park, hill...) are everyday words too, so the name
 between number and street word must not contain function words or counted things:
 "3 days in the park" and "2 years close to" are not addresses.
+
+Whisper writes street names in lower case, so a street without a number is also a place
+after "on", "along", "off"... when its street word is never everyday English ("on leeds
+road", "down market street") or it is one of the northern "-gate" streets ("on
+briggate"). "lane", "way" or "park" are left out of that: "down memory lane", "on my
+way", "on the park".
 """
 from __future__ import annotations
 
@@ -21,11 +27,14 @@ STREET_SCORE = 0.6
 SUFFIXES = (
     "street st road rd lane avenue ave close drive way crescent gardens place terrace court "
     "square grove hill row walk mews park parade vale wharf embankment broadway circus quay "
-    "boulevard"
+    "boulevard passage approach heights rise yard causeway"
 ).split()
 # Only after a capitalised name ("Parsons Green", "Aylesbury Estate"): after a number,
-# "one big green" or "two nice view" would be everyday speech.
-NAMED_ONLY = "green gate rise view yard estate buildings".split()
+# "one big green" or "a 360 view" would be everyday speech.
+NAMED_ONLY = "green gate view estate buildings".split()
+# Street words that are not everyday English, for streets without a number written in
+# lower case (the name may have been re-cased: "on Leeds road").
+LOWER_CASE_SUFFIXES = "street road avenue crescent terrace".split()
 # Things people count that can sit between a number and a street word.
 _COUNTED = frozenset(
     "year years day days week weeks month months hour hours minute minutes time times mile "
@@ -37,12 +46,15 @@ _SUFFIX_RE = "|".join(SUFFIXES)
 # Digits, or a spoken number, possibly read digit by digit ("four two two").
 _HOUSE = rf"(?:\d{{1,4}}[a-z]?|{SPOKEN_NUMBER_RE}(?:[\s-]+(?:{UNIT_RE}|oh|zero)){{0,3}})"
 _ADDRESS = re.compile(
-    rf"\b(?P<flat>(?:flat|apartment|apt|unit)\s+(?:number\s+)?{_HOUSE}[\s,]+)?"
+    rf"\b(?P<flat>(?:flat|apartment|apt|unit|room)\s+(?:number\s+)?{_HOUSE}[\s,]+)?"
     rf"(?:number\s+|no\.?\s+)?(?P<house>{_HOUSE}),?\s+"
-    rf"(?P<name>(?:[a-z'’]+[\s-]+){{1,3}}?)(?:{_SUFFIX_RE})\b",
+    rf"(?P<name>(?:[a-z'’]+[\s-]+){{1,3}})(?:{_SUFFIX_RE})\b",
     re.IGNORECASE)
 _NAMED_SUFFIX_RE = "|".join(s.title() for s in SUFFIXES + NAMED_ONLY)
 _STREET = re.compile(rf"\b(?P<name>(?:[A-Z][a-z'’]+[\s-]+){{1,3}})(?:{_NAMED_SUFFIX_RE})\b")
+_LOWER_STREET = re.compile(
+    r"\b(?:on|along|off|down|up|onto|near|opposite)\s+"
+    rf"(?P<name>(?:[A-Za-z'’]+\s+){{1,2}}(?:{'|'.join(LOWER_CASE_SUFFIXES)})|[a-z]{{3,}}gate)\b")
 
 
 def find_addresses(text: str) -> list[Span]:
@@ -65,6 +77,11 @@ def find_addresses(text: str) -> list[Span]:
         start = _skip_function_words(text, m.start("name"), m.end("name"))
         if start is not None and not any(s.start <= start < s.end for s in spans):
             spans.append(Span(start, m.end(), "PLACE", STREET_SCORE))
+    for m in _LOWER_STREET.finditer(text):
+        start, end = m.span("name")
+        if _is_street_name(text[start:end].rsplit(" ", 1)[0]) and not any(
+                s.start <= start < s.end for s in spans):
+            spans.append(Span(start, end, "PLACE", STREET_SCORE))
     return spans
 
 

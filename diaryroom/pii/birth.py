@@ -1,8 +1,10 @@
 """Dates of birth: a date said or written after a birth cue ("born on", "date of birth",
 "my birthday is", "d.o.b.", "dob").
 
-A date alone is not redacted: diaries are full of dates ("on the 3rd I went to court"),
-and they matter to the story. Next to a birth cue the same date identifies the person.
+Dates said as numbers count too ("nine nine ninety three", "the third of the seventh
+seventy nine"). A date alone is not redacted: diaries are full of dates ("on the 3rd I
+went to court"), and they matter to the story. Next to a birth cue the same date
+identifies the person.
 A year alone after a cue ("born in 1985") is not redacted either: it is far less
 identifying, and four-digit years are kept everywhere else.
 """
@@ -30,7 +32,13 @@ _YEAR = (rf"(?:\d{{4}}|'?\d{{2}}"
          rf"|two\s+thousand(?:\s+and)?(?:\s+{UNDER_100_RE})?"
          rf"|(?:{TENS_RE})(?:[\s-]+(?:{UNIT_RE}))?|(?:oh|o)[\s-]+(?:{UNIT_RE}))")
 _NUMERIC = r"\d{1,2}\s?[/.\-]\s?\d{1,2}\s?[/.\-]\s?(?:\d{4}|\d{2})"
-_DATE = (rf"(?:{_NUMERIC}"
+# A numeric date said aloud: "nine nine ninety three", "the third of the seventh seventy
+# nine" (day, then the month's number, then the year).
+_MONTH_NUMBER = rf"(?:{UNIT_RE}|ten|eleven|twelve|\d{{1,2}})"
+_MONTH_ORDINAL = rf"(?:{_ORDINAL_UNIT}|tenth|eleventh|twelfth|\d{{1,2}}(?:st|nd|rd|th))"
+_SPOKEN_NUMERIC = (rf"(?:the\s+)?{_DAY}\s+of\s+the\s+{_MONTH_ORDINAL},?\s+{_YEAR}"
+                   rf"|{_DAY}[\s,]+{_MONTH_NUMBER}[\s,]+{_YEAR}")
+_DATE = (rf"(?:{_NUMERIC}|{_SPOKEN_NUMERIC}"
          rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR})?"
          rf"|{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
          rf"|{_MONTH}\s+(?:of\s+)?{_YEAR})")

@@ -7,6 +7,11 @@ words only while they are joined by "dot", "underscore", "dash" (or the characte
 are digits, number words or single letters ("j smith", "smith ninety"). A bare function
 word before "at" ("I was at tesco dot com") is no address.
 
+Personal mailboxes at the big webmail providers are where people pick names with spaces
+in them ("shauny boy at hotmail dot com", "big mike one nine seven seven at outlook dot
+com"), so before one of those the local part also takes up to two more plain words; and
+Whisper splits some providers' names ("bt internet", "hot mail"), which are joined again.
+
 The public-suffix check uses tldextract's bundled snapshot: :data:`OFFLINE_TLD` never
 fetches the list over the network (the default extractor would, on first use).
 """
@@ -33,6 +38,13 @@ OFFLINE_TLD = offline_extractor()
 
 _JOINS = {"dot": ".", "underscore": "_", "dash": "-", "hyphen": "-", "at": "@"}
 _ITEM = re.compile(r"[A-Za-z0-9]+(?:['’][A-Za-z]+)*|[._@-]")  # "it's" stays one word
+WEBMAIL = frozenset(
+    "gmail googlemail hotmail outlook live yahoo ymail icloud aol btinternet sky talktalk "
+    "virginmedia ntlworld blueyonder tiscali protonmail proton gmx yandex".split())
+_EXTRA_WORDS = 2  # plain words a webmail local part may take beyond the spelt ones
+# Words that introduce an address rather than belong to it ("i use big mike ...").
+_CUES = frozenset("use uses used email emailed emails mail mailed address send sent write "
+                  "contact reach account it's thats that's".split())
 
 
 def find_spoken_emails(text: str) -> list[Span]:
@@ -44,8 +56,8 @@ def find_spoken_emails(text: str) -> list[Span]:
     >>> find_spoken_emails("I was at tesco dot com") + find_spoken_emails("meet at home")
     []
     """
-    items = [(m.start(), m.end(), _JOINS.get(m.group().lower(), m.group()))
-             for m in _ITEM.finditer(text)]
+    items = _join_providers([(m.start(), m.end(), _JOINS.get(m.group().lower(), m.group()))
+                             for m in _ITEM.finditer(text)])
     spans: list[Span] = []
     for k, (_, _, value) in enumerate(items):
         if value != "@":
@@ -53,6 +65,8 @@ def find_spoken_emails(text: str) -> list[Span]:
         first = _local_start(text, items, k - 1)
         if first is None:
             continue
+        if k + 1 < len(items) and items[k + 1][2].lower() in WEBMAIL:
+            first = _plain_words_before(text, items, first)
         local = "".join(v for _, _, v in items[first:k])
         for end in _domain_ends(items, k + 1):  # longest first: "dot uk. i was" ends at uk
             if _looks_valid(local + "@" + "".join(v for _, _, v in items[k + 1:end])):
@@ -90,6 +104,34 @@ def _local_start(text: str, items: list[tuple[int, int, str]], i: int) -> int | 
             first -= 1
         else:
             break
+    return first
+
+
+def _join_providers(items: list[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Two words after "at" that spell a webmail provider become one ("bt internet")."""
+    out: list[tuple[int, int, str]] = []
+    k = 0
+    while k < len(items):
+        pair = items[k:k + 2]
+        if out and out[-1][2] == "@" and len(pair) == 2 and \
+                (pair[0][2] + pair[1][2]).lower() in WEBMAIL:
+            out.append((pair[0][0], pair[1][1], pair[0][2] + pair[1][2]))
+            k += 2
+        else:
+            out.append(items[k])
+            k += 1
+    return out
+
+
+def _plain_words_before(text: str, items: list[tuple[int, int, str]], first: int) -> int:
+    """``first`` moved back over up to two plain words said before a webmail address."""
+    for _ in range(_EXTRA_WORDS):
+        if first == 0 or text[items[first - 1][1]:items[first][0]].strip():
+            break
+        prev = items[first - 1][2]
+        if not prev.isalnum() or _function_word(prev) or prev.lower() in _CUES:
+            break
+        first -= 1
     return first
 
 

@@ -28,8 +28,10 @@ from spacy.language import Language
 from diaryroom.domain.redaction import Span
 from diaryroom.nlp import load_english
 from diaryroom.pii import recognisers
+from diaryroom.pii.cues import RELATIONS
 from diaryroom.pii.local import LocalName, drop_allowed, find_local_names
 from diaryroom.pii.names import find_names, recase, word_list
+from diaryroom.pii.organisations import find_organisations
 from diaryroom.pii.spoken import NUMBER_WORDS
 
 DEFAULT_SCORE_THRESHOLD = 0.35  # every finder scores 0.4 or more when it is sure enough
@@ -126,11 +128,12 @@ class Detector:
         with self._lock:
             results = self._analyzer.analyze(searched, language="en" if english else ANY_LANGUAGE,
                                              score_threshold=score_threshold)
-        spans = [*names, *find_local_names(text, list(local_names))]
+        spans = [*names, *find_organisations(text, english=english),
+                 *find_local_names(text, list(local_names))]
         listed = {(s.start, s.end) for s in names}  # the word lists know "wigan" is a place
         spans += [s for r in results if (s := self._span(text, r, english)) is not None
                   and not (r.entity_type in _NER and (s.start, s.end) in listed)]
-        spans = [s for s in spans if s.score >= score_threshold]
+        spans = [s for s in spans if s.score >= score_threshold and not spelt_out(text, s)]
         return resolve(drop_allowed(text, widen_to_digit_runs(text, spans), list(allow)))
 
     def _span(self, text: str, result: RecognizerResult, english: bool) -> Span | None:
@@ -149,14 +152,34 @@ class Detector:
         return Span(start, end, kind, round(result.score, 3)) if end > start else None
 
     def _identifies(self, found: str, english: bool) -> bool:
-        """Whether an NER find can identify someone: not a stop word or a number, not a
-        national service or chain, and outside English written with a capital."""
+        """Whether an NER find can identify someone: not a stop word, a number or a
+        relation ("Mum's landline", "my nan, Pat"), not a national service or festival,
+        and outside English written with a capital."""
         words = [w.lower() for w in _WORD.findall(found)]
-        if not words or all(w in STOP_WORDS or w in NUMBER_WORDS or w.isdigit() for w in words):
+        if not words or all(w in STOP_WORDS or w in NUMBER_WORDS or w in RELATIONS
+                            or w.isdigit() for w in words):
             return False
         if " ".join(words) in self._not_identifying or found.lower() in self._not_identifying:
             return False
         return english or found[:1].isupper()
+
+
+_SPELLING = re.compile(r"(?<![^\W_])([^\W\d_])\s+(?:for|as\s+in|like)\s+$", re.IGNORECASE)
+
+
+def spelt_out(text: str, span: Span) -> bool:
+    """Whether ``span`` is a word spelling a letter ("K for Kilo", "M as in Mike"): it
+    names nobody. Local names always stand.
+
+    >>> t = "that's k for Kilo, and Kilo rang"
+    >>> [spelt_out(t, Span(s, s + 4, "NAME")) for s in (t.index("Kilo"), t.rindex("Kilo"))]
+    [True, False]
+    """
+    if span.source == "local" or span.type not in ("NAME", "PLACE", "ORGANISATION"):
+        return False
+    word = text[span.start:span.end]
+    m = _SPELLING.search(text, max(0, span.start - 12), span.start)
+    return bool(m) and " " not in word and m.group(1).lower() == word[:1].lower()
 
 
 def widen_to_digit_runs(text: str, spans: Iterable[Span]) -> list[Span]:

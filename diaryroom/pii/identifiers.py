@@ -181,7 +181,10 @@ def _best_from(text: str, run: list[tuple[int, int, str]], chain: list[Piece], a
                ) -> tuple[int, str | None] | None:
     """What starts at piece ``a``, as ``(end piece, type)``: the longest specific
     identifier, else the longest digit run. A longest digit run that is money or years
-    is consumed with type ``None``, so no shorter part of it is reported either."""
+    is consumed with type ``None``, so no shorter part of it is reported either. A
+    specific identifier inside a longer digit run takes the whole run, as written digits
+    do in the detector: a phone number read from eleven of twelve digits said ("oh five
+    eight ... three oh") must not leave the twelfth audible."""
     number: tuple[int, str | None] | None = None
     for b in range(min(len(chain), a + MAX_RUN), a, -1):
         said = "".join(p.text for p in chain[a:b])
@@ -190,7 +193,8 @@ def _best_from(text: str, run: list[tuple[int, int, str]], chain: list[Piece], a
             words = run[chain[a].first:chain[b - 1].last + 1]
             number = (b, None if _is_quantity(text, words, said) else kind)
         elif kind and kind != "NUMBER":
-            return b, kind
+            longer = number is not None and number[1] == "NUMBER" and said.isdigit()
+            return (number[0] if longer and number else b), kind
     return number
 
 

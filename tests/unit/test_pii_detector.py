@@ -101,6 +101,30 @@ def test_everyday_speech_has_nothing_to_redact(detector: Detector) -> None:
     assert detector.detect(text) == []
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Um, a lady called Joy from Crisis helped me.", [("Joy", "NAME"), ("Crisis", "ORGANISATION")]),
+    ("i got a trial at greggs", [("greggs", "ORGANISATION")]),
+])
+def test_organisations_people_name_are_redacted(detector: Detector, text: str,
+                                                expected: list) -> None:
+    assert found(text, detector.detect(text)) == expected
+
+
+@pytest.mark.parametrize("text", [
+    "My NI number is the one on the card.",  # not Northern Ireland
+    "Mum's landline is the same.", "My nan was right, God rest her.",  # relations
+    "Rent's due a month for a room.", "Born in February, Valentine's Day, my mum said.",
+    "the food bank is open wednesdays",
+])
+def test_words_ner_mistakes_for_names_are_not_redacted(detector: Detector, text: str) -> None:
+    assert detector.detect(text) == []
+
+
+def test_words_spelling_a_letter_are_not_names(detector: Detector) -> None:
+    text = "My email is sandra.k@example.com, that's K for Kilo."
+    assert found(text, detector.detect(text)) == [("sandra.k@example.com", "EMAIL")]
+
+
 def test_recasing_keeps_offsets_on_the_original_text(detector: Detector) -> None:
     text = "yesterday i saw sandra white and kevin in stoke on trent"
     got = found(text, detector.detect(text))

@@ -16,6 +16,7 @@ from diaryroom.pii.identifiers import (
 )
 from diaryroom.pii.local import LocalName, drop_allowed, find_local_names
 from diaryroom.pii.names import find_names, recase
+from diaryroom.pii.organisations import find_organisations
 from diaryroom.pii.recognisers import FinderRecognizer, OfflineEmailRecognizer
 
 
@@ -79,6 +80,12 @@ def test_postcodes(text: str, expected: list) -> None:
     assert found(text, find_identifiers(text)) == expected
 
 
+def test_a_phone_number_inside_a_longer_digit_run_takes_the_whole_run() -> None:
+    text = "card number oh five eight four two two one nine seven seven three oh if lost"
+    assert found(text, find_identifiers(text)) == [
+        ("oh five eight four two two one nine seven seven three oh", "PHONE")]
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("account 12345678 ok", [("12345678", "NUMBER")]),
     ("sort code 20-00-00", [("20-00-00", "NUMBER")]),
@@ -130,6 +137,12 @@ def test_validators() -> None:
     ("sandra ninety nine at yahoo dot co dot uk", "sandra ninety nine at yahoo dot co dot uk"),
     ("write to kev at btinternet dot com", "kev at btinternet dot com"),
     ("mine is john.smith@gmail.com ok", "john.smith@gmail.com"),
+    # Webmail local parts may be plain words with spaces; split provider names are joined.
+    ("send it to shauny boy at hotmail dot com ta", "shauny boy at hotmail dot com"),
+    ("i use big mike one nine seven seven at outlook dot com", "big mike one nine seven "
+     "seven at outlook dot com"),
+    ("write this down kerry ann dot b at bt internet dot com", "kerry ann dot b at bt "
+     "internet dot com"),
 ])
 def test_spoken_emails(text: str, expected: str) -> None:
     assert found(text, find_spoken_emails(text)) == [(expected, "EMAIL")]
@@ -137,10 +150,18 @@ def test_spoken_emails(text: str, expected: str) -> None:
 
 @pytest.mark.parametrize("text", [
     "I was at tesco dot com", "meet me at home", "write to me at outlook dot com",
-    "at the dot of nine", "sam at gmail dot nonsense",
+    "at the dot of nine", "sam at gmail dot nonsense", "send it to me at hot mail dot com",
 ])
 def test_not_emails(text: str) -> None:
     assert find_spoken_emails(text) == []
+
+
+def test_plain_words_before_an_address_stop_at_cue_words_and_count() -> None:
+    text = "i use my mate big mike jones at gmail dot com"
+    assert found(text, find_spoken_emails(text)) == [("big mike jones at gmail dot com",
+                                                     "EMAIL")]
+    text = "my work one is dave jones at acme dot co dot uk"  # not webmail: no plain words
+    assert found(text, find_spoken_emails(text)) == [("jones at acme dot co dot uk", "EMAIL")]
 
 
 def test_presidio_email_recogniser_validates_offline() -> None:
@@ -160,6 +181,14 @@ def test_presidio_email_recogniser_validates_offline() -> None:
     ("at 10b high st", [("10b high st", "ADDRESS")]),
     ("I sleep on Mill Lane most nights", [("Mill Lane", "PLACE")]),
     ("The High Street was busy", [("High Street", "PLACE")]),
+    ("I'm in Room 4, 118 Harehills Lane", [("Room 4, 118 Harehills Lane", "ADDRESS")]),
+    ("at five barley mow passage in chiswick", [("five barley mow passage", "ADDRESS")]),
+    ("from flat six twelve heaton park road", [("flat six twelve heaton park road",
+                                                "ADDRESS")]),
+    ("at 3 Kings Rise", [("3 Kings Rise", "ADDRESS")]),
+    # Lower-case streets with no number, after "on", "down"...: not "lane", "way", "park".
+    ("the mosque on leeds road does food", [("leeds road", "PLACE")]),
+    ("sleeping on briggate", [("briggate", "PLACE")]),
 ])
 def test_addresses(text: str, expected: list) -> None:
     assert found(text, find_addresses(text)) == expected
@@ -168,6 +197,7 @@ def test_addresses(text: str, expected: list) -> None:
 @pytest.mark.parametrize("text", [
     "I walked 5 miles up the hill", "3 days in the park", "I've got one big green",
     "2 years close to it", "one way or another", "I sleep on mill lane",
+    "we sat on the road", "it was on my way", "down memory lane", "a 360 view", "on one road",
 ])
 def test_not_addresses(text: str) -> None:
     assert find_addresses(text) == []
@@ -185,6 +215,11 @@ def test_not_addresses(text: str) -> None:
     ("born in march 1985", "march 1985"),
     ("born on the twenty first of june two thousand and two", "twenty first of june two "
      "thousand and two"),
+    # Numeric dates said aloud.
+    ("i was born nine nine ninety three, the", "nine nine ninety three"),
+    ("d o b is eight three eighty seven ok", "eight three eighty seven"),
+    ("date of birth third of the seventh seventy nine", "third of the seventh seventy nine"),
+    ("dob the 21st of the 11th 1990", "21st of the 11th 1990"),
 ])
 def test_dates_of_birth(text: str, expected: str) -> None:
     assert found(text, find_dates_of_birth(text)) == [(expected, "DATE_OF_BIRTH")]
@@ -196,6 +231,8 @@ def test_dates_of_birth(text: str, expected: str) -> None:
     "born in nineteen eighty five",
     "it was my birthday on saturday",
     "my birthday is in march",
+    "nine nine ninety three",  # the numeric form needs a birth cue too
+    "born in twenty twelve",
 ])
 def test_not_dates_of_birth(text: str) -> None:
     assert find_dates_of_birth(text) == []
@@ -216,6 +253,22 @@ def test_not_dates_of_birth(text: str) -> None:
     ("mr white was there", [("white", "NAME")]),
     ("i moved to stoke on trent", [("stoke on trent", "PLACE")]),
     ("we went to Reading", [("Reading", "PLACE")]),
+    # Everyday-word names in a name context.
+    ("me and grace used to kip there", [("grace", "NAME")]),
+    ("ray and me slept there", [("ray", "NAME")]),
+    ("honestly mark and bill are great", [("mark", "NAME"), ("bill", "NAME")]),
+    ("you know jack the fella with the dog", [("jack", "NAME")]),
+    ("so mark he's the night manager", [("mark", "NAME")]),
+    ("i met amber at the centre", [("amber", "NAME")]),
+    ("jade rang me last night", [("jade", "NAME")]),
+    ("my nan pat god rest her", [("pat", "NAME")]),
+    ("my little girl summer drew it", [("summer", "NAME")]),
+    ("my best mate drew got me a bed", [("drew", "NAME")]),
+    ("my name's jade simmons", [("jade simmons", "NAME")]),
+    # Everyday-word places after a verb of living or moving; apostrophes optional.
+    ("i grew up in reading but", [("reading", "PLACE")]),
+    ("he lives in hull now", [("hull", "PLACE")]),
+    ("dropped me at king's cross", [("king's cross", "PLACE")]),
 ])
 def test_names_and_places(text: str, expected: list) -> None:
     assert found(text, find_names(text)) == expected
@@ -226,9 +279,49 @@ def test_names_and_places(text: str, expected: list) -> None:
     "bill paid the bill", "reading a book", "the brown dog", "i am young",
     "my support worker said it was fine", "I miss home", "call me later",
     "it is called universal credit", "we moved in May",
+    "summer came early", "the bill came to forty quid", "will he come", "may she rest",
+    "i could see the mark he left", "it was grace and favour", "me and may go",
+    "i ended up in reading the paper", "my mate drew a picture", "Valentine's Day",
 ])
 def test_everyday_words_are_not_names(text: str) -> None:
     assert find_names(text) == []
+
+
+# --- organisations -----------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("i used to work at tesco on the tills", ["tesco"]),
+    ("the salvation army hostel in leicester", ["salvation army"]),
+    ("St Mungo's and saint mungos", ["St Mungo's", "saint mungos"]),
+    # Everyday words in an organisation context.
+    ("i was at crisis on tuesday", ["crisis"]),
+    ("I go to Mind on Wednesdays", ["Mind"]),
+    ("shelter helped me challenge it", ["shelter"]),
+    ("then changing lives got me a room", ["changing lives"]),
+    ("the lads from turning point come round", ["turning point"]),
+    ("i was with shelter and crisis", ["shelter", "crisis"]),
+    ("i sold the big issue for years", ["big issue"]),
+    ("a charity called framework", ["framework"]),
+    ("the mind charity shop", ["mind"]),
+])
+def test_organisations(text: str, expected: list) -> None:
+    assert [text[s.start:s.end] for s in find_organisations(text)] == expected
+    assert {s.type for s in find_organisations(text)} == {"ORGANISATION"}
+
+
+@pytest.mark.parametrize("text", [
+    "i was in crisis last year", "never mind", "it comes to mind", "i don't mind, mind you",
+    "i need to mind the kids", "we went to shelter from the rain", "i was at crisis point",
+    "the night shelter helped me", "it was a turning point", "that was a big issue for me",
+    "the mental health crisis team", "it's changing lives", "a crisis helpline",
+])
+def test_everyday_words_are_not_organisations(text: str) -> None:
+    assert find_organisations(text) == []
+
+
+def test_outside_english_only_capitalised_plain_organisations_count() -> None:
+    text = "Pracuję w Tesco, nie w tesco, i Crisis pomógł"
+    assert [text[s.start:s.end] for s in find_organisations(text, english=False)] == ["Tesco"]
 
 
 def test_outside_english_only_capitalised_names_count() -> None:

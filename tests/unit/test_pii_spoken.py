@@ -95,7 +95,7 @@ def test_is_readable(word: str, readable: bool) -> None:
 @pytest.mark.parametrize("module", [
     "diaryroom.pii.spoken", "diaryroom.pii.identifiers", "diaryroom.pii.addresses",
     "diaryroom.pii.birth", "diaryroom.pii.emails", "diaryroom.pii.local", "diaryroom.pii.names",
-    "diaryroom.pii.engine",
+    "diaryroom.pii.engine", "diaryroom.pii.cues", "diaryroom.pii.organisations",
 ])
 def test_doctests(module: str) -> None:
     result = doctest.testmod(importlib.import_module(module))
