@@ -28,6 +28,7 @@ from spacy.language import Language
 from diaryroom.domain.redaction import Span
 from diaryroom.nlp import load_english
 from diaryroom.pii import recognisers
+from diaryroom.pii.cued import find_cued
 from diaryroom.pii.cues import RELATIONS
 from diaryroom.pii.local import LocalName, drop_allowed, find_local_names
 from diaryroom.pii.names import find_names, recase, word_list
@@ -46,8 +47,10 @@ _RANK = {t: i for i, t in enumerate((
 _NER = ("PERSON", "LOCATION", "ORGANIZATION")
 _LEADING = re.compile(r"(?:(?:the|a|an|my|our|your|his|her|their)\s+)+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
-# Digits Whisper may write apart: "077-0-0-9-0-0-1-2-3", "07700 900 123".
-_DIGIT_RUN = re.compile(r"\d(?:[ .\-]*\d)*")
+# Digits Whisper may write apart: "077-0-0-9-0-0-1-2-3", "07700 900 123", and "029 to
+# 0180417" (a spoken "two" heard as "to").
+_DIGIT_RUN = re.compile(r"\d(?:(?:[ .\-]*|[ .\-]+(?:to|too|for)[ .\-]+)\d)*",
+                        re.IGNORECASE)
 _DIGIT_TYPES = frozenset({"PHONE", "NUMBER", "NHS_NUMBER", "NI_NUMBER"})
 
 
@@ -129,7 +132,8 @@ class Detector:
             results = self._analyzer.analyze(searched, language="en" if english else ANY_LANGUAGE,
                                              score_threshold=score_threshold)
         spans = [*names, *find_organisations(text, english=english),
-                 *find_local_names(text, list(local_names))]
+                 *find_local_names(text, list(local_names)),
+                 *(find_cued(text) if english else ())]
         listed = {(s.start, s.end) for s in names}  # the word lists know "wigan" is a place
         spans += [s for r in results if (s := self._span(text, r, english)) is not None
                   and not (r.entity_type in _NER and (s.start, s.end) in listed)]

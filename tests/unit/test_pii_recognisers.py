@@ -6,6 +6,7 @@ import pytest
 from diaryroom.domain.redaction import Span
 from diaryroom.pii.addresses import find_addresses
 from diaryroom.pii.birth import find_dates_of_birth
+from diaryroom.pii.cued import find_cued
 from diaryroom.pii.emails import find_spoken_emails
 from diaryroom.pii.identifiers import (
     find_identifiers,
@@ -389,3 +390,39 @@ def test_finder_recogniser_reports_only_requested_entities() -> None:
     text = "07700 900123 and 12345678"
     assert [(r.entity_type, text[r.start:r.end]) for r in recogniser.analyze(text, ["PHONE"])
             ] == [("PHONE", "07700 900123")]
+
+
+# -- identifiers after a cue, as Whisper garbles them ---------------------------------
+
+@pytest.mark.parametrize("text, expected", [
+    ("my national insurance is KP7-3561 to DNA and that", ("KP7-3561 to DNA", "NI_NUMBER")),
+    ("national insurance number SN1-79358, C-8 on birth 21st on mid-11-992.",
+     ("SN1-79358, C-8", "NI_NUMBER")),
+    ("national insurance number SN1-79358, C-8 on birth 21st on mid-11-992.",
+     ("21st on mid-11-992", "DATE_OF_BIRTH")),
+    ("my son was born on the 11th on November 2010, he'll be 15",
+     ("11th on November 2010", "DATE_OF_BIRTH")),
+    ("the bank said my sort code is 24577 and the account is 31926819",
+     ("24577", "NUMBER")),
+    ("my nhs number is 999 526 01 82 the gp kept asking", ("999 526 01 82", "NHS_NUMBER")),
+    ("you can ring me on 029 to 0180417 whenever", ("029 to 0180417", "PHONE")),
+    ("she gave me the email k.mencerat example.org, but she's left",
+     ("k.mencerat example.org", "EMAIL")),
+])
+def test_identifiers_after_a_cue_are_redacted_even_when_garbled(text, expected):
+    assert expected in [(text[s.start:s.end], s.type) for s in find_cued(text)]
+
+
+@pytest.mark.parametrize("text", [
+    "i was born in leeds in 1990 and grew up there",
+    "i was born in the spring, my mum says",
+    "my number one priority is a flat",
+    "my phone is broken and my account is closed",
+    "DOB 12/03/1985, NI number to follow",
+    "i sent an email to the council about it",
+])
+def test_a_cue_alone_redacts_nothing_that_is_not_an_identifier(text):
+    found = [text[s.start:s.end] for s in find_cued(text)]
+    assert all(any(c.isdigit() for c in f) for f in found), found
+    assert not any("leeds" in f or "spring" in f or "one priority" in f or "NI" in f
+                   for f in found), found
