@@ -83,6 +83,40 @@ def _email_after(text: str, start: int) -> Span | None:
     return None
 
 
+# Read-out codes Whisper writes its own way: single digits joined ("8-2-1-4-6-7",
+# "X-5-6-3-0-4-C") or letters and four or more digits in one word ("1467B", "KP7-3561").
+# Years ("1990"), decades ("1990s") and amounts never look like this.
+_SPELT_DIGITS = re.compile(r"(?<![\w-])\w?(?:\d[-.]){3,}\d(?:[-.]?[A-Za-z])?(?![\w-])")
+_CODE = re.compile(r"(?<![\w-])(?=[\w-]*[A-Za-z])(?=(?:[\w-]*?\d){4})[A-Za-z0-9][\w-]*\w"
+                   r"(?![\w-])")
+# A number with a unit or suffix is a quantity, not a code: "1990s", "1000mg", "2000th".
+_QUANTITY = re.compile(r"\d+(?:s|mg|ml|g|kg|km|m|th|st|nd|rd|am|pm|p|k|mb|gb)", re.IGNORECASE)
+
+
+def find_codes(text: str) -> list[Span]:
+    """Digits read out one by one, and mixed letter-and-digit codes, as NUMBER.
+
+    >>> text = "my eyes are 8-2-1-4-6-7B and the 1990s, ref 1467B, 1000mg, mp3 and 2020"
+    >>> [text[s.start:s.end] for s in find_codes(text)]
+    ['8-2-1-4-6-7B', '1467B']
+    """
+    found = {m.span() for m in _SPELT_DIGITS.finditer(text)}
+    found |= {m.span() for m in _CODE.finditer(text) if not _QUANTITY.fullmatch(m.group())}
+    return [Span(a, b, "NUMBER", SCORE) for a, b in sorted(found)]
+
+
+def find_domains(text: str) -> list[Span]:
+    """A word ending in a domain ("Liam.com.com.uk", "example.org") is most likely part
+    of an e-mail address Whisper heard without its "@": hidden as EMAIL.
+
+    >>> text = "she said liam.com.com.uk or example.org, not the website"
+    >>> [text[s.start:s.end] for s in find_domains(text)]
+    ['liam.com.com.uk', 'example.org']
+    """
+    return [Span(m.start(), m.end(), "EMAIL", SCORE) for m in _DOMAIN.finditer(text)
+            if not text[max(0, m.start() - 1):m.start()].strip(" ")]
+
+
 def find_cued(text: str) -> list[Span]:
     spans: list[Span] = []
     for cue in _CUE.finditer(text):

@@ -6,7 +6,7 @@ import pytest
 from diaryroom.domain.redaction import Span
 from diaryroom.pii.addresses import find_addresses
 from diaryroom.pii.birth import find_dates_of_birth
-from diaryroom.pii.cued import find_cued
+from diaryroom.pii.cued import find_codes, find_cued, find_domains
 from diaryroom.pii.emails import find_spoken_emails
 from diaryroom.pii.identifiers import (
     find_identifiers,
@@ -426,3 +426,25 @@ def test_a_cue_alone_redacts_nothing_that_is_not_an_identifier(text):
     assert all(any(c.isdigit() for c in f) for f in found), found
     assert not any("leeds" in f or "spring" in f or "one priority" in f or "NI" in f
                    for f in found), found
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("my eyes are 8-2-1-4-6-7B and I'm still waiting", "8-2-1-4-6-7B"),
+    ("that the X-5-6-3-0-4-C and my name's", "X-5-6-3-0-4-C"),
+    ("my national issuer is number Bx596304C and", "Bx596304C"),
+])
+def test_codes_read_out_are_numbers(text, expected):
+    assert expected in [text[s.start:s.end] for s in find_codes(text)]
+
+
+@pytest.mark.parametrize("text", ["back in the 1990s", "I take 1000mg twice a day",
+                                  "it was 2020 and the M25 was shut", "about 3-4 hours",
+                                  "a COVID-19 test"])
+def test_quantities_and_years_are_not_codes(text):
+    assert find_codes(text) == []
+
+
+def test_a_domain_heard_without_its_at_is_an_email():
+    text = "liam mccarthy at example.co.uk or Liam.com.com.uk he said"
+    assert [text[s.start:s.end] for s in find_domains(text)] == [
+        "example.co.uk", "Liam.com.com.uk"]
