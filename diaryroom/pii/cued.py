@@ -32,7 +32,7 @@ CUES: tuple[tuple[str, str], ...] = (
     (r"(?:phone|mobile|landline|contact)(?:\s+number)?|(?:call|ring|text|reach)\s+"
      r"(?:me|her|him|them|us)\s+on|my\s+number", "PHONE"),
     (r"e-?mail(?:\s+address)?", "EMAIL"),
-    (r"sort\s+code|account(?:\s+number)?|(?:reference|crime|claim|case|tenancy|"
+    (r"(?:claim\s+)?reference(?:\s+number)?|sort\s+code|account(?:\s+number)?|(?:reference|crime|claim|case|tenancy|"
      r"customer|membership|passport|licence|license|prison|booking)\s+number", "NUMBER"),
 )
 _CUE = re.compile(r"\b(?:" + "|".join(f"(?P<c{i}>{c})" for i, (c, _) in enumerate(CUES))
@@ -53,6 +53,8 @@ _GLUE = {"to", "too", "for", "oh", "o", "double", "triple", "and", "of", "on", "
 def _part(token: str) -> bool:
     """Whether a word can be part of an identifier read out."""
     word = token.lower().strip(".'\"()")
+    if word == "i":  # the pronoun; no identifier read out ends in the letter I
+        return False
     return (any(c.isdigit() for c in word) or word in NUMBER_WORDS or word in ORDINALS
             or word in MONTHS or (len(word) == 1 and word.isalpha())
             or (len(word) <= 3 and word.isalpha() and token.strip(".'\"()").isupper())
@@ -115,6 +117,29 @@ def find_domains(text: str) -> list[Span]:
     """
     return [Span(m.start(), m.end(), "EMAIL", SCORE) for m in _DOMAIN.finditer(text)
             if not text[max(0, m.start() - 1):m.start()].strip(" ")]
+
+
+_DAY = (r"(?:\d{1,2}(?:st|nd|rd|th)?|first|second|third|fourth|fifth|sixth|seventh|"
+        r"eighth|ninth|tenth|eleventh|twelfth|\w+teenth|twentieth|thirtieth|"
+        r"(?:twenty|thirty)[\s-](?:first|second|third|\w+th))")
+_MONTH = ("(?:january|february|march|april|may|june|july|august|september|october|"
+          "november|december)")
+# A whole date long enough ago to be somebody's birth (not last week's eviction).
+_OLD_YEAR = "(?:19[2-9]\\d|200\\d|201[0-5])"
+_OLD_DATE = re.compile(
+    rf"\b(?:{_DAY}\s+(?:(?:of|on)\s+)?(?:the\s+)?{_MONTH}|{_MONTH}\s+(?:the\s+)?{_DAY}),?"
+    rf"\s+{_OLD_YEAR}\b", re.IGNORECASE)
+
+
+def find_old_dates(text: str) -> list[Span]:
+    """A full date in a year long past, as a date of birth, even when Whisper lost the
+    "born on" before it ("My D.O. Readings 1st December 1988").
+
+    >>> text = "seen on the 3rd of March 2024, born 1st December 1988, one second on April 1980"
+    >>> [text[s.start:s.end] for s in find_old_dates(text)]
+    ['1st December 1988', 'second on April 1980']
+    """
+    return [Span(m.start(), m.end(), "DATE_OF_BIRTH", SCORE) for m in _OLD_DATE.finditer(text)]
 
 
 def find_cued(text: str) -> list[Span]:

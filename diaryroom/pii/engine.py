@@ -28,7 +28,7 @@ from spacy.language import Language
 from diaryroom.domain.redaction import Span
 from diaryroom.nlp import load_english
 from diaryroom.pii import recognisers
-from diaryroom.pii.cued import find_codes, find_cued, find_domains
+from diaryroom.pii.cued import find_codes, find_cued, find_domains, find_old_dates
 from diaryroom.pii.cues import RELATIONS
 from diaryroom.pii.local import LocalName, drop_allowed, find_local_names
 from diaryroom.pii.names import find_names, recase, word_list
@@ -133,7 +133,8 @@ class Detector:
                                              score_threshold=score_threshold)
         spans = [*names, *find_organisations(text, english=english),
                  *find_local_names(text, list(local_names)),
-                 *(find_cued(text) if english else ()), *find_codes(text),
+                 *(find_cued(text) + find_old_dates(text) if english else ()),
+                 *find_codes(text),
                  *find_domains(text)]
         listed = {(s.start, s.end) for s in names}  # the word lists know "wigan" is a place
         spans += [s for r in results if (s := self._span(text, r, english)) is not None

@@ -6,7 +6,7 @@ import pytest
 from diaryroom.domain.redaction import Span
 from diaryroom.pii.addresses import find_addresses
 from diaryroom.pii.birth import find_dates_of_birth
-from diaryroom.pii.cued import find_codes, find_cued, find_domains
+from diaryroom.pii.cued import find_codes, find_cued, find_domains, find_old_dates
 from diaryroom.pii.emails import find_spoken_emails
 from diaryroom.pii.identifiers import (
     find_identifiers,
@@ -408,6 +408,7 @@ def test_finder_recogniser_reports_only_requested_entities() -> None:
     ("you can ring me on 029 to 0180417 whenever", ("029 to 0180417", "PHONE")),
     ("she gave me the email k.mencerat example.org, but she's left",
      ("k.mencerat example.org", "EMAIL")),
+    ("claim reference 8.41.023.7 I have to quote it", ("8.41.023.7", "NUMBER")),
 ])
 def test_identifiers_after_a_cue_are_redacted_even_when_garbled(text, expected):
     assert expected in [(text[s.start:s.end], s.type) for s in find_cued(text)]
@@ -448,3 +449,13 @@ def test_a_domain_heard_without_its_at_is_an_email():
     text = "liam mccarthy at example.co.uk or Liam.com.com.uk he said"
     assert [text[s.start:s.end] for s in find_domains(text)] == [
         "example.co.uk", "Liam.com.com.uk"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("My D.O. Readings 1st December 1988 for the form.", ["1st December 1988"]),
+    ("one second on April 1980 NHSN", ["second on April 1980"]),
+    ("I got evicted on the 3rd of March 2024 and then", []),
+    ("in may 1990 we moved to leeds", []),
+])
+def test_a_whole_date_long_past_is_a_date_of_birth(text, expected):
+    assert [text[s.start:s.end] for s in find_old_dates(text)] == expected
