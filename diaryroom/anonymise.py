@@ -184,11 +184,11 @@ def redacted_document(transcript: Transcript, redactions: Sequence[Redaction], *
     segment_of = [i for i, s in enumerate(transcript.segments) for _ in s.words]
     segments: list[dict] = [{"start": s.start, "end": s.end, "text": ""}
                             for s in transcript.segments]
+    by_first = {r.first: r for r in redactions}
     index = 0
     for word in out_words:
         segments[segment_of[index]]["text"] += word["text"]
-        redaction = next((r for r in redactions if r.first == index), None)
-        index = (redaction.last if redaction else index) + 1
+        index = by_first[index].last + 1 if index in by_first else index + 1
     for s in segments:
         s["text"] = s["text"].strip()
     return {
@@ -234,18 +234,9 @@ def written_words(text: str) -> list[str]:
 
 
 def redact_written(words: Sequence[str], redactions: Sequence[Redaction]) -> str:
-    by_first = {r.first: r for r in redactions}
-    parts, i = [], 0
-    while i < len(words):
-        r = by_first.get(i)
-        if r is None:
-            parts.append(words[i])
-            i += 1
-        else:
-            lead = words[i][: len(words[i]) - len(words[i].lstrip())]
-            parts.append(lead + r.placeholder)
-            i = r.last + 1
-    return "".join(parts)
+    """A written entry with each redaction replaced by its placeholder, layout kept."""
+    untimed = [TimedWord(None, None, w) for w in words]  # type: ignore[arg-type]
+    return "".join(w["text"] for w in redacted_words(untimed, redactions))
 
 
 def render_audio(src: Path, transcript: Transcript, redactions: Sequence[Redaction], *,

@@ -276,11 +276,9 @@ def withdraw(entry: Entry, *, actor: str) -> Entry:
     if entry.status == st.WITHDRAWN:
         return entry
     st.check_transition(entry.status, st.WITHDRAWN)
-    private = get_private_storage()
-    for key in (entry.original_key, entry.transcript_key, entry.audio_key):
-        if key:
-            private.delete(key)
-    processing.erase_results(entry)
+    if entry.original_key:
+        get_private_storage().delete(entry.original_key)
+    processing.erase_results(entry)  # transcript, sound track, every render, rows
     entry.status, entry.status_reason = st.WITHDRAWN, "withdrawn by the person who recorded it"
     entry.original_key = entry.transcript_key = entry.audio_key = None
     entry.urgent = False

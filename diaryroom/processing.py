@@ -11,7 +11,7 @@ import logging
 import shutil
 import tempfile
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from flask import current_app
@@ -25,6 +25,7 @@ from .anonymise import (
     find_redactions,
     redact_written,
     redacted_document,
+    redaction_list,
     render_audio,
     text_hash,
     to_vtt,
@@ -34,6 +35,7 @@ from .anonymise import (
 from .domain import redaction as rd
 from .domain import status as st
 from .domain.consent import Consent
+from .domain.redaction import TimedWord
 from .entries import load_text, load_transcript
 from .errors import MediaError, PipelineError, TranscriptionError
 from .extensions import db
@@ -123,12 +125,12 @@ def process_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
 
 
 def _process_written(entry: Entry) -> bool:
-    text = load_text(entry) or ""
-    words = written_words(text)
+    words = written_words(load_text(entry) or "")
     _flag(entry, words)
     plan = find_redactions(words, language="en", detector=detector(),
                            settings=settings_for(entry.org_id))
-    return _save_redactions(entry, words, [None] * len(words), plan) and _render(entry)
+    return (_save_redactions(entry, words, [None] * len(words), plan)
+            and _render(entry, words=words))
 
 
 def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
@@ -168,7 +170,8 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
         if not _save_redactions(entry, words, times, plan):
             return False
         ctx.progress(90)
-        return _render(entry, src=src, transcript=transcript, samples=samples)
+        return _render(entry, src=src, transcript=transcript, samples=samples,
+                       settings=settings)
 
 
 def _key(entry: Entry, name: str) -> str:
@@ -195,14 +198,19 @@ def _save_redactions(entry: Entry, words: list[str], times: list, plan) -> bool:
     """Replace the entry's automatic redactions (a re-run must not double them)."""
     key = encryption_key()
     db.session.execute(delete(Redaction).where(Redaction.entry_id == entry.id))
-    for r in plan:
-        start, end = times[r.first] or (None, None), times[r.last] or (None, None)
-        db.session.add(Redaction(
-            org_id=entry.org_id, entry_id=entry.id, first_word=r.first, last_word=r.last,
-            type=r.type, source=r.source, text_hash=text_hash(words, r, key),
-            start=start[0], end=end[1]))
+    db.session.add_all(redaction_row(entry, words, times, r, key) for r in plan)
     db.session.flush()
     return _while_processing(entry, redaction_revision=entry.redaction_revision + 1)
+
+
+def redaction_row(entry: Entry, words: Sequence[str], times: Sequence, plan: rd.Redaction,
+                  key: bytes) -> Redaction:
+    """The stored form of a planned redaction: keyed hash of its words, never the words;
+    ``times`` holds each word's ``(start, end)``, or None for a written entry."""
+    start, end = times[plan.first] or (None, None), times[plan.last] or (None, None)
+    return Redaction(org_id=entry.org_id, entry_id=entry.id, first_word=plan.first,
+                     last_word=plan.last, type=plan.type, source=plan.source,
+                     text_hash=text_hash(words, plan, key), start=start[0], end=end[1])
 
 
 def current_plan(entry: Entry) -> list[rd.Redaction]:
@@ -215,12 +223,14 @@ def _disguised(entry: Entry) -> bool:
     return Consent.from_dict(entry.consent).voice == "disguise"
 
 
-def _render(entry: Entry, *, src: Path | None = None, transcript=None,
-            samples=None) -> bool:
+def _render(entry: Entry, *, src: Path | None = None, transcript=None, samples=None,
+            words: list[str] | None = None, settings: Settings | None = None) -> bool:
     """Write the redacted results of the entry's current revision; True once recorded.
 
     The revision is in the keys and in the conditional UPDATE, so a render that lost a
-    race with a newer edit deletes what it wrote instead of recording it.
+    race with a newer edit deletes what it wrote instead of recording it. What the
+    pipeline already has (source, transcript, words, settings) is passed in rather than
+    read again; a re-render after review reads it.
     """
     db.session.refresh(entry)
     revision, plan = entry.redaction_revision, current_plan(entry)
@@ -233,10 +243,11 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None,
         written.append(key)
 
     if entry.kind == "text":
-        words = written_words(load_text(entry) or "")
+        if words is None:
+            words = written_words(load_text(entry) or "")
+        untimed = [TimedWord(None, None, w) for w in words]  # type: ignore[arg-type]
         document = {"language": entry.language or "en", "text": redact_written(words, plan),
-                    "redactions": [{"type": r.type, "source": r.source, "first_word": r.first,
-                                    "last_word": r.last} for r in plan]}
+                    "redactions": redaction_list(untimed, plan)}
         put("redacted.json", json.dumps(document).encode())
     else:
         transcript = transcript or load_transcript(entry)
@@ -253,7 +264,7 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None,
                     shutil.copyfileobj(fh, out)
             mp3, opus = work / "redacted.mp3", work / "redacted.opus"
             render_audio(src, transcript, plan, disguise=disguise, out_mp3=mp3,
-                         out_opus=opus, settings=settings_for(entry.org_id),
+                         out_opus=opus, settings=settings or settings_for(entry.org_id),
                          samples=samples)
             for path in (mp3, opus):
                 with path.open("rb") as fh:

@@ -181,7 +181,8 @@ def redacted_words(words: Sequence[TimedWord], redactions: Sequence[Redaction]) 
             out.append({"start": w.start, "end": w.end, "text": w.text})
             i += 1
             continue
-        lead = " " if words[r.first].text[:1].isspace() else ""
+        first = words[r.first].text
+        lead = first[:len(first) - len(first.lstrip())]  # a newline stays a newline
         out.append({"start": words[r.first].start, "end": words[r.last].end,
                     "text": lead + r.placeholder, "redaction": r.type})
         i = r.last + 1

@@ -145,7 +145,7 @@ def find_old_dates(text: str) -> list[Span]:
 def find_cued(text: str) -> list[Span]:
     spans: list[Span] = []
     for cue in _CUE.finditer(text):
-        kind = CUES[int(next(k for k, v in cue.groupdict().items() if v)[1:])][1]
+        kind = CUES[int(cue.lastgroup[1:])][1]  # the cue's own group, c<i>
         start = _LINK.match(text, cue.end()).end()
         if kind == "EMAIL":
             if (span := _email_after(text, start)) is not None:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from .. import jobs, processing
 from ..adapters import encryption_key
-from ..anonymise import LOCAL_TYPES, text_hash, written_words
+from ..anonymise import LOCAL_TYPES, written_words
 from ..domain import redaction as rd
 from ..domain import status as st
 from ..entries import load_text, load_transcript
@@ -94,11 +94,10 @@ def add_redaction(entry: Entry, first: int, last: int, kind: str, *, actor: User
         if row.first_word <= last and first <= row.last_word:
             first, last = min(first, row.first_word), max(last, row.last_word)
             db.session.delete(row)
-    plan = rd.Redaction(first, last, kind, "staff")
-    db.session.add(Redaction(
-        org_id=entry.org_id, entry_id=entry.id, first_word=first, last_word=last, type=kind,
-        source="staff", text_hash=text_hash([w.text for w in words], plan, encryption_key()),
-        start=words[first].start, end=words[last].end))
+    times = [(w.start, w.end) if w.start is not None else None for w in words]
+    db.session.add(processing.redaction_row(entry, [w.text for w in words], times,
+                                            rd.Redaction(first, last, kind, "staff"),
+                                            encryption_key()))
     record(entry, actor, "redaction_added", first=first, last=last, type=kind)
     _changed(entry)
 
