@@ -25,12 +25,19 @@ KNOWN = {
     "SECRET_KEY", "DATA_DIR", "DATABASE_URL", "STORAGE_URL", "S3_ENDPOINT_URL", "S3_REGION",
     "S3_ADDRESSING_STYLE", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY", "S3_MULTIPART_MB",
     "QUEUE_URL", "WORKERS", "JOB_MAX_ATTEMPTS", "JOB_STALE_SECONDS", "SWEEP_INTERVAL",
+    "JOB_RETRY_SECONDS",
     "ASR_MODEL", "ASR_ENGINE", "ASR_CHECKPOINT", "ASR_THREADS", "RATELIMIT_STORAGE_URL",
     "LOGIN_RATE_LIMIT", "COOKIE_SECURE", "MAX_UPLOAD_MB", "BASE_URL", "ORG_NAME",
     "TEST_DATABASE_URL", "LOG_LEVEL", "ENCRYPTION_KEY", "MAX_RECORDING_SECONDS",
     "KIOSK_IDLE_SECONDS", "RECEIPT_RATE_LIMIT", "UPLOAD_EXPIRY_HOURS",
     "REDACTION_PAD_MS", "REDACTION_SOUND",
+    "MEDIA_TIMEOUT_SECONDS",
+    "MODELS_DIR",  # read by diaryroom.asr.models, which also runs without an app
+    "LOGIN_ACCOUNT_RATE_LIMIT", "TRUSTED_PROXIES",
+    "MAX_JSON_KB", "MAX_OPEN_UPLOADS", "MAX_RESERVED_MB",
 }
+# Files 0600 and folders 0700: the data folder holds recordings and their transcripts.
+PRIVATE_UMASK = 0o077
 
 
 def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -> int:
@@ -65,6 +72,28 @@ def _choice(env: Mapping[str, str], name: str, choices: tuple[str, ...], default
     return value
 
 
+def restrict_file_modes(data_dir: str | Path) -> None:
+    """Make every file this process creates owner-only (0600, folders 0700), and the data
+    folder one only its owner may enter.
+
+    The umask covers what we do not create ourselves (SQLite's -wal and -shm, temporary
+    files, spoken prompts, the job queue); the folders that matter are also made with an
+    explicit mode by ``private_dir`` in case something else in the process widens it.
+    """
+    os.umask(PRIVATE_UMASK)
+    private_dir(Path(data_dir))
+
+
+def private_dir(path: Path) -> Path:
+    """``path`` as a folder only its owner may enter (0700), made if missing. An older
+    install's looser folder is tightened when it is ours."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    info = path.stat()
+    if info.st_mode & 0o077 and info.st_uid == os.getuid():
+        path.chmod(0o700)
+    return path
+
+
 def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
     """The env var wins; otherwise a key generated once and kept beside the data (mode 600).
 
@@ -75,7 +104,7 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
         return env[PREFIX + "SECRET_KEY"]
     path = data_dir / "secret_key"
     if not path.exists():
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         # Written whole under a temporary name, then linked into place: processes starting
         # together on a new data dir all end up reading the one complete key.
         tmp = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
@@ -91,6 +120,26 @@ def _secret_key(env: Mapping[str, str], data_dir: Path) -> str:
         finally:
             tmp.unlink()
     return path.read_text().strip()
+
+
+def _rate_limit(env: Mapping[str, str], name: str, default: str) -> str:
+    """A rate such as ``10 per 15 minutes``, checked now rather than on the first request."""
+    from limits import parse_many
+
+    value = env.get(PREFIX + name) or default
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{PREFIX}{name} must be a rate such as '10 per 15 minutes', "
+                          f"not {value!r}") from None
+    return value
+
+
+def available_cores() -> int:
+    """The CPUs this process may run on (a container's cpuset, not the whole host's)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def log_level(env: Mapping[str, str]) -> str:
@@ -145,9 +194,14 @@ class Config:
         if urlparse(self.QUEUE_URL).scheme not in ("sqlite", "redis", "rediss", "memory"):
             raise ConfigError(f"{PREFIX}QUEUE_URL must be sqlite://PATH or redis://HOST:PORT/DB")
         self.WORKERS = _int(env, "WORKERS", 2, minimum=1)
-        self.JOB_MAX_ATTEMPTS = _int(env, "JOB_MAX_ATTEMPTS", 3, minimum=1)
-        self.JOB_STALE_SECONDS = _int(env, "JOB_STALE_SECONDS", 300, minimum=1)
-        self.SWEEP_INTERVAL = _int(env, "SWEEP_INTERVAL", 30, minimum=1)
+        # Six attempts with back-off from 5 s (5, 10, 20, 40, 80 s, each +-50%) span at
+        # least 77 s, so a one-minute outage of storage, queue or database is survived.
+        self.JOB_MAX_ATTEMPTS = _int(env, "JOB_MAX_ATTEMPTS", 6, minimum=1)
+        self.JOB_RETRY_SECONDS = _int(env, "JOB_RETRY_SECONDS", 5)
+        # A dead worker's job is sent again within stale + sweep (70 s); live jobs beat
+        # every 5 s (at most a quarter of this), however long they run.
+        self.JOB_STALE_SECONDS = _int(env, "JOB_STALE_SECONDS", 60, minimum=1)
+        self.SWEEP_INTERVAL = _int(env, "SWEEP_INTERVAL", 10, minimum=1)
 
         self.ASR_MODEL = _choice(env, "ASR_MODEL", ASR_MODELS, "base")
         self.ASR_ENGINE = _choice(env, "ASR_ENGINE", ASR_ENGINES, "faster-whisper")
@@ -156,13 +210,25 @@ class Config:
             raise ConfigError(
                 f"{PREFIX}ASR_ENGINE=openai-whisper needs {PREFIX}ASR_CHECKPOINT, the path of a "
                 "Whisper .pt checkpoint you supply (nothing is downloaded)")
-        self.ASR_THREADS = _int(env, "ASR_THREADS", 0)
+        # Threads per transcription. By default the cores are shared out among the job
+        # threads, so WORKERS jobs transcribing at once stay within the CPU; 0 lets
+        # CTranslate2 choose for each transcription, whatever the cores.
+        self.ASR_THREADS = _int(env, "ASR_THREADS", max(1, available_cores() // self.WORKERS))
 
         default_limits = "memory://"
         if urlparse(self.QUEUE_URL).scheme in ("redis", "rediss"):
             default_limits = self.QUEUE_URL  # share counters between web processes
         self.RATELIMIT_STORAGE_URI = env.get(PREFIX + "RATELIMIT_STORAGE_URL") or default_limits
-        self.LOGIN_RATE_LIMIT = env.get(PREFIX + "LOGIN_RATE_LIMIT") or "10 per minute"
+        # With Redis down, count in this process's memory rather than answer every sign-in
+        # with a 500: the limits hold per process until Redis is back.
+        self.RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+        # Failed sign-ins only (a right password never counts), per client address and,
+        # separately, per account: so one person's typos cannot lock out a whole office.
+        self.LOGIN_RATE_LIMIT = _rate_limit(env, "LOGIN_RATE_LIMIT", "10 per 15 minutes")
+        self.LOGIN_ACCOUNT_RATE_LIMIT = _rate_limit(env, "LOGIN_ACCOUNT_RATE_LIMIT",
+                                                    "5 per 15 minutes")
+        # Reverse proxies in front of us whose X-Forwarded-For we believe (0: none).
+        self.TRUSTED_PROXIES = _int(env, "TRUSTED_PROXIES", 0)
 
         secure = _bool(env, "COOKIE_SECURE", True)
         self.SESSION_COOKIE_SECURE = secure
@@ -171,6 +237,17 @@ class Config:
         self.SESSION_COOKIE_SAMESITE = "Lax"
         self.PERMANENT_SESSION_LIFETIME = 8 * 3600  # seconds: one working day
         self.MAX_CONTENT_LENGTH = _int(env, "MAX_UPLOAD_MB", 500, minimum=1) * 1024 * 1024
+        # Every body that is not media (JSON, forms) is refused beyond this, before it is read.
+        self.MAX_JSON_BYTES = _int(env, "MAX_JSON_KB", 1024, minimum=1) * 1024
+        # Unfinished resumable uploads one kiosk or one account may hold open at a time,
+        # and the bytes they may reserve between them (by default two full-size uploads).
+        self.MAX_OPEN_UPLOADS = _int(env, "MAX_OPEN_UPLOADS", 4, minimum=1)
+        self.MAX_RESERVED_BYTES = _int(
+            env, "MAX_RESERVED_MB", 2 * self.MAX_CONTENT_LENGTH // (1024 * 1024),
+            minimum=1) * 1024 * 1024
+        if self.MAX_RESERVED_BYTES < self.MAX_CONTENT_LENGTH:
+            raise ConfigError(f"{PREFIX}MAX_RESERVED_MB must be at least {PREFIX}MAX_UPLOAD_MB, "
+                              "or no upload of the largest size could ever start")
         self.BASE_URL = (env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORG_NAME = env.get(PREFIX + "ORG_NAME") or "Our service"
         self.LOG_LEVEL = log_level(env)
@@ -179,6 +256,9 @@ class Config:
         # database; base64 of 32 random bytes. Generated into the data dir when unset.
         self.ENCRYPTION_KEY = env.get(PREFIX + "ENCRYPTION_KEY") or None
         self.MAX_RECORDING_SECONDS = _int(env, "MAX_RECORDING_SECONDS", 15 * 60, minimum=10)
+        # Hard limit for checking an upload (ffprobe + remux) inside a web request; the
+        # ffmpeg process group is killed past it. Pipeline decodes get their own limit.
+        self.MEDIA_TIMEOUT_SECONDS = _int(env, "MEDIA_TIMEOUT_SECONDS", 60, minimum=1)
         self.KIOSK_IDLE_SECONDS = _int(env, "KIOSK_IDLE_SECONDS", 120, minimum=5)
         self.RECEIPT_RATE_LIMIT = env.get(PREFIX + "RECEIPT_RATE_LIMIT") or "20 per hour"
         self.UPLOAD_EXPIRY_HOURS = _int(env, "UPLOAD_EXPIRY_HOURS", 48, minimum=1)
@@ -206,6 +286,7 @@ class TestConfig(Config):
             PREFIX + "QUEUE_URL": "memory://",
             PREFIX + "JOB_STALE_SECONDS": "5",
             PREFIX + "SWEEP_INTERVAL": "1",
+            PREFIX + "JOB_RETRY_SECONDS": "0",  # retries at once; fault tests set their own
         }
         if os.environ.get(PREFIX + "TEST_DATABASE_URL"):
             env[PREFIX + "DATABASE_URL"] = os.environ[PREFIX + "TEST_DATABASE_URL"]

@@ -47,6 +47,9 @@ class User(OrgScoped, db.Model):
     active: Mapped[bool] = mapped_column(default=True)
     must_change_password: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    # Carried in the session cookie; bumping it ends every session of the account (sign-out,
+    # password or role change, deactivation), since a cookie alone cannot be taken back.
+    session_version: Mapped[int] = mapped_column(default=1, server_default="1")
 
     organisation: Mapped[Organisation] = relationship()
 
@@ -64,7 +67,8 @@ class User(OrgScoped, db.Model):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """What Flask-Login keeps in the session: the id and the session version."""
+        return f"{self.id}:{self.session_version}"
 
     @property
     def role_enum(self) -> Role:
@@ -150,6 +154,9 @@ class Entry(OrgScoped, db.Model):
     rendered_revision: Mapped[int | None]
     approved_at: Mapped[dt.datetime | None]
     approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    # Digest of the client's Idempotency-Key with who sent it (see idempotency.py): a
+    # retried request finds this entry instead of making a second one.
+    idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     def result_key(self, name: str, revision: int | None = None) -> str:
         """Where a rendered result (redacted.json/.vtt/.mp3/.opus) of a revision lives."""
@@ -247,13 +254,17 @@ class Job(OrgScoped, db.Model):
     error: Mapped[str | None] = mapped_column(Text)
     worker: Mapped[str | None] = mapped_column(String(120))
     heartbeat_at: Mapped[dt.datetime | None]
+    # A queued job is not sent before this (its back-off after a transient failure), and
+    # is sent by the sweeper once it has passed (also "now" when the queue refused it).
+    retry_at: Mapped[dt.datetime | None] = mapped_column(index=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     started_at: Mapped[dt.datetime | None]
     finished_at: Mapped[dt.datetime | None]
 
     def to_api(self) -> dict[str, Any]:
         return {"id": self.id, "kind": self.kind, "state": self.state,
-                "progress": self.progress, "error": self.error, "attempts": self.attempts}
+                "progress": self.progress, "error": self.error, "attempts": self.attempts,
+                "retry_at": self.retry_at.isoformat() + "Z" if self.retry_at else None}
 
 
 

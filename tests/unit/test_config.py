@@ -46,7 +46,8 @@ def test_defaults_keep_everything_in_the_data_dir(tmp_path):
     assert cfg.SESSION_COOKIE_HTTPONLY is True
     assert cfg.TESTING is False
     assert cfg.WORKERS == 2
-    assert cfg.JOB_MAX_ATTEMPTS == 3
+    assert cfg.JOB_MAX_ATTEMPTS == 6
+    assert (cfg.JOB_RETRY_SECONDS, cfg.JOB_STALE_SECONDS, cfg.SWEEP_INTERVAL) == (5, 60, 10)
     assert cfg.MAX_CONTENT_LENGTH == 500 * 1024 * 1024
     assert cfg.RATELIMIT_STORAGE_URI == "memory://"
     assert cfg.S3_ENDPOINT_URL is None
@@ -314,3 +315,12 @@ def test_two_apps_share_no_config_or_storage(two_apps, tmp_path):
         with two.app_context():
             url_two = str(db.engine.url)
         assert url_one.endswith("one/diaryroom.db") and url_two.endswith("two/diaryroom.db")
+
+
+def test_asr_threads_share_the_cores_among_job_threads_by_default(tmp_path):
+    cores = len(os.sched_getaffinity(0))
+    for workers in (1, 2, cores, cores * 2):
+        cfg = config(tmp_path, WORKERS=str(workers))
+        assert cfg.ASR_THREADS == max(1, cores // workers)
+        assert cfg.ASR_THREADS * workers <= max(cores, workers)  # never oversubscribed
+    assert config(tmp_path, ASR_THREADS="0").ASR_THREADS == 0  # explicit: CTranslate2 decides
