@@ -37,7 +37,7 @@ from .domain.redaction import (
     time_ranges,
 )
 from .errors import PipelineError
-from .media import decode, render
+from .media import decode, render, tools
 from .media.probe import probe
 from .media.redact import redact_audio
 from .media.validate import GRACE_SECONDS  # the same allowance intake gives
@@ -64,16 +64,26 @@ class Settings:
             raise ValueError(f"sound must be one of {', '.join(SOUNDS)}")
 
 
+def decode_timeout(max_seconds: float | None) -> float | None:
+    """Seconds any one ffmpeg reading a recording of at most ``max_seconds`` (plus the
+    grace intake gives) may run; None: judged from the length the file states."""
+    return None if max_seconds is None else tools.decode_seconds(max_seconds + GRACE_SECONDS)
+
+
 def decode_speech(src: Path, workdir: Path, *, max_seconds: float | None = None) -> Path:
     """Decode any supported upload to 16 kHz mono with ffmpeg, for Whisper.
 
     Decoding first means one decoder (ffmpeg) judges every file, and a damaged one is
-    refused with ffmpeg's reason before the model is involved. Decoding stops just past
-    the limit, so a two-hour file is refused in the time it takes to read the limit.
+    refused with ffmpeg's reason before the model is involved; a file that is not a
+    container we take (an original stored before the allow-list, say) is refused
+    unread. Decoding stops just past the limit, so a two-hour file is refused in the
+    time it takes to read the limit, and ffmpeg is killed if it runs past
+    ``decode_timeout``.
     """
     wav = workdir / "speech16k.wav"
     cap = max_seconds + GRACE_SECONDS if max_seconds is not None else None
-    decoded = decode.decode_for_asr(src, wav, max_seconds=cap + 1 if cap else None)
+    decoded = decode.decode_for_asr(src, wav, max_seconds=cap + 1 if cap else None,
+                                    timeout=decode_timeout(max_seconds))
     if cap is not None and decoded > cap:
         length = max(probe(src).duration, decoded)  # the header says how long, if it can
         raise PipelineError(
@@ -101,7 +111,8 @@ def transcribe_file(src: Path, workdir: Path, *, transcriber: Transcriber,
     them)."""
     wav = decode_speech(src, workdir, max_seconds=max_seconds)
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load-audio")
-    loading = pool.submit(render.load_samples, src, disguise=disguise)
+    loading = pool.submit(render.load_samples, src, disguise=disguise,
+                          timeout=decode_timeout(max_seconds))
     pool.shutdown(wait=False)  # the future outlives the pool; its thread ends by itself
     try:
         return (transcriber.transcribe(wav, on_progress=on_progress),
@@ -253,7 +264,8 @@ def render_audio(src: Path, transcript: Transcript, redactions: Sequence[Redacti
         raise PipelineError(f"a redaction could not be placed in the audio: {e}") from e
     if samples is None or samples.disguise != disguise:  # consent changed meanwhile
         return render.render_redacted(src, ranges, out_mp3=out_mp3, out_opus=out_opus,
-                                      mode=settings.sound, disguise=disguise)
+                                      mode=settings.sound, disguise=disguise,
+                                      timeout=decode_timeout(settings.max_seconds))
     hidden = redact_audio(samples.future.result(), render.WORK_RATE, ranges, mode=settings.sound)
     return render.render_shareable(hidden, render.WORK_RATE, out_mp3, out_opus)
 

@@ -1,20 +1,21 @@
 """Decoding uploads: 16 kHz WAV for speech recognition, and an audio-only copy of video.
 
 Every upload format the kiosk and the API take (WebM/Opus, MP4 with or without video,
-M4A, MP3, WAV, FLAC, Ogg) goes through one ffmpeg command. ffmpeg runs with an argv
-list, never a shell; when it fails, the file is probed to say *why* in words a member
-of staff can act on (no sound track, or damaged), with ffmpeg's own last line attached.
+M4A, MP3, WAV, FLAC, Ogg) goes through one ffmpeg command, after ``open_recording`` has
+checked by its content that it is one of those containers; ffmpeg then reads it with that
+demuxer only, within a time limit (see ``tools``). When decoding fails, the probe says
+*why* in words a member of staff can act on (no sound track, or damaged), with ffmpeg's
+own last line attached.
 """
 from __future__ import annotations
 
-import re
-import subprocess
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import MediaError
-from .probe import probe
+from . import tools
+from .probe import MediaInfo, probe
+from .tools import FFMPEG, stderr_tail  # noqa: F401 (stderr_tail: part of this module's API)
 
 ASR_RATE = 16_000  # Hz: what Whisper listens at
 # 32-bit float WAV, 64 kB per second at 16 kHz mono. Not 16-bit: Whisper decodes to float
@@ -24,55 +25,20 @@ ASR_CODEC = "pcm_f32le"
 FLOAT_BYTES = 4  # bytes per sample of ASR_CODEC
 AUDIO_COPY_BITRATE = "64k"  # bits/s: Opus at 64 kb/s is transparent for speech
 OPUS_SUFFIXES = {".ogg", ".opus", ".webm", ".mka"}
-FFMPEG = ("ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error")
-_NOISE = re.compile(r"\[[^\]]* @ 0x[0-9a-f]+\] |(?:/[^/\s:]+)+/")  # "[mp3 @ 0x5f..] ", dirs
 
 
-def stderr_tail(stderr: bytes | None, lines: int = 2) -> str:
-    """The last lines ffmpeg wrote, without its object addresses or our server's folders:
-    enough to name the problem, not a wall of log.
-
-    >>> stderr_tail(b"x\\n[mp3 @ 0x55d1] Header missing\\n/srv/media/a.mp3: Invalid data\\n")
-    'Header missing / a.mp3: Invalid data'
-    """
-    text = (stderr or b"").decode(errors="replace").strip().splitlines()
-    return " / ".join(_NOISE.sub("", line) for line in text[-lines:]) or "no message from ffmpeg"
+def run_ffmpeg(args: Sequence[str], *, what: str, timeout: float) -> bytes:
+    """Run ``ffmpeg <args>`` within ``timeout`` seconds and return what it wrote to
+    stdout; raise ``MediaError`` saying ``what`` failed, with ffmpeg's stderr tail, or
+    ``tools.MediaTimeout`` (its process group killed) when it runs too long."""
+    return tools.run([*FFMPEG, *args], timeout=timeout, what=what).stdout
 
 
-def run_ffmpeg(args: Sequence[str], *, what: str) -> bytes:
-    """Run ``ffmpeg <args>`` and return what it wrote to stdout; raise ``MediaError``
-    saying ``what`` failed, with ffmpeg's stderr tail.
-
-    stdout is read unbuffered into one growing buffer (``FileIO.readall``), so decoded
-    audio (86 MB for 15 minutes at 24 kHz) is held once, not once per chunk and again
-    joined; stderr goes to a temporary file, so neither pipe can stall the other.
-    """
-    argv = [*FFMPEG, *args]
-    with tempfile.TemporaryFile() as err:
-        try:
-            # S603: an argv list of our own making, never a shell.
-            proc = subprocess.Popen(argv, bufsize=0, stdin=subprocess.DEVNULL,  # noqa: S603
-                                    stdout=subprocess.PIPE, stderr=err)
-        except FileNotFoundError as e:
-            raise MediaError("ffmpeg is not installed on this server") from e
-        with proc:
-            out = proc.stdout.read()
-            code = proc.wait()
-        if code:
-            err.seek(0)
-            stderr = err.read()
-            raise MediaError(f"{what}: {stderr_tail(stderr)}") from \
-                subprocess.CalledProcessError(code, argv, stderr=stderr)
-    return out
-
-
-def explain_failure(src: Path, error: MediaError) -> MediaError:
-    """Why ffmpeg could not decode ``src``, in staff words (probing only on failure)."""
-    try:
-        info = probe(src)
-    except MediaError:
-        info = None
-    if info is not None and not info.has_audio:
+def explain_failure(info: MediaInfo, error: MediaError) -> MediaError:
+    """Why ffmpeg could not decode a file ``probe`` described, in staff words."""
+    if isinstance(error, tools.MediaTimeout):
+        return tools.MediaTimeout(str(error))  # no reason to look for: it took too long
+    if not info.has_audio:
         return MediaError("the recording has no sound track")
     detail = str(error).split(": ", 1)[-1]
     return MediaError(f"the file is damaged and could not be decoded: {detail}")
@@ -80,29 +46,52 @@ def explain_failure(src: Path, error: MediaError) -> MediaError:
 
 def check_not_empty(src: Path) -> None:
     if not src.exists():
-        raise MediaError(f"the recording file is missing ({src.name})")
+        raise MediaError("the recording file is missing")
     if src.stat().st_size == 0:
         raise MediaError("the file is empty (0 bytes): nothing was recorded")
 
 
-def decode_for_asr(src: Path, dst: Path, *, max_seconds: float | None = None) -> float:
+def open_recording(src: Path) -> MediaInfo:
+    """The door for every decode: the file exists, has bytes, and is a container we take
+    (``tools.UnsupportedMedia`` otherwise, a ``MediaError``). Its ``demuxer`` is then the
+    only one ffmpeg may use on it."""
+    check_not_empty(src)
+    try:
+        return probe(src)
+    except tools.UnsupportedMedia:
+        raise tools.UnsupportedMedia(
+            "the file is not a kind of recording we take (it may be a playlist or another "
+            "file dressed up as a recording); it was not read") from None
+    except tools.MediaTimeout:
+        raise
+    except MediaError as e:
+        detail = str(e).split(": ", 1)[-1]
+        raise MediaError(f"the file is damaged and could not be decoded: {detail}") from e
+
+
+def decode_for_asr(src: Path, dst: Path, *, max_seconds: float | None = None,
+                   timeout: float | None = None) -> float:
     """Decode the first sound track of ``src`` to 16 kHz mono 32-bit float WAV at ``dst``.
 
     Returns the duration in seconds, counted from the decoded samples (WebM from a
     browser often has no duration in its header). With ``max_seconds`` decoding stops
     there, so a two-hour file costs no more than the limit. Raises ``MediaError`` when the
-    file is empty, has no sound track, cannot be decoded, or decodes to no sound at all.
+    file is empty, not a container we take, has no sound track, cannot be decoded,
+    decodes to no sound at all, or takes longer than ``timeout`` seconds (default:
+    ``tools.decode_seconds`` of ``max_seconds``, else of the length the file states).
     """
     src, dst = Path(src), Path(dst)
-    check_not_empty(src)
+    info = open_recording(src)
     limit = ["-t", f"{max_seconds:.3f}"] if max_seconds is not None else []
     try:
-        run_ffmpeg(["-y", "-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-dn", *limit,
-                    "-ac", "1", "-ar", str(ASR_RATE), "-c:a", ASR_CODEC,
+        run_ffmpeg(["-y", *tools.reading(src, info.demuxer), "-map", "0:a:0", "-vn", "-sn",
+                    "-dn", *limit, "-ac", "1", "-ar", str(ASR_RATE), "-c:a", ASR_CODEC,
                     "-map_metadata", "-1", "-f", "wav", str(dst)],
-                   what="decoding failed")
+                   what="decoding the recording",
+                   timeout=timeout or tools.decode_seconds(
+                       info.duration if max_seconds is None else max_seconds))
     except MediaError as e:
-        raise explain_failure(src, e) from e
+        raise explain_failure(info, e) from e
     frames = _data_bytes(dst) // FLOAT_BYTES
     if frames == 0:
         raise MediaError("the recording has no sound in it: nothing could be decoded")
@@ -124,28 +113,28 @@ def _data_bytes(wav: Path) -> int:
 
 def has_video(src: Path) -> bool:
     """True if ``src`` has a picture (cover art in an MP3 does not count)."""
-    return probe(src).has_video
+    return open_recording(Path(src)).has_video
 
 
-def extract_audio_track(src: Path, dst: Path) -> None:
+def extract_audio_track(src: Path, dst: Path, *, timeout: float | None = None) -> None:
     """Keep the sound of a video entry as an audio-only Opus file (.ogg, .opus or .webm).
 
     An Opus track is copied as it is (no quality lost, milliseconds); anything else (AAC
     from a phone's MP4) is re-encoded to Opus. Metadata is dropped: phones write the
-    place a video was made into it.
+    place a video was made into it. ``timeout``: seconds (default: from the length).
     """
     src, dst = Path(src), Path(dst)
     if dst.suffix.lower() not in OPUS_SUFFIXES:
         raise ValueError(f"an audio track is kept as Opus: use one of {sorted(OPUS_SUFFIXES)}")
-    check_not_empty(src)
-    info = probe(src)
+    info = open_recording(src)
     if not info.has_audio:
         raise MediaError("the recording has no sound track")
     codec = ["-c:a", "copy"] if info.audio_codecs[0] == "opus" else [
         "-c:a", "libopus", "-b:a", AUDIO_COPY_BITRATE]
     try:
-        run_ffmpeg(["-y", "-i", str(src), "-map", "0:a:0", "-vn", "-sn", "-dn", *codec,
-                    "-map_metadata", "-1", "-map_chapters", "-1", str(dst)],
-                   what="the sound track could not be copied")
+        run_ffmpeg(["-y", *tools.reading(src, info.demuxer), "-map", "0:a:0", "-vn", "-sn",
+                    "-dn", *codec, "-map_metadata", "-1", "-map_chapters", "-1", str(dst)],
+                   what="copying the sound track",
+                   timeout=timeout or tools.decode_seconds(info.duration))
     except MediaError as e:
-        raise explain_failure(src, e) from e
+        raise explain_failure(info, e) from e

@@ -30,14 +30,15 @@ import subprocess
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import IO
 
 import numpy as np
 
 from ..errors import MediaError
-from .decode import FFMPEG, check_not_empty, explain_failure, run_ffmpeg, stderr_tail
+from . import tools
+from .decode import FFMPEG, explain_failure, open_recording, run_ffmpeg, stderr_tail
 from .disguise import WORK_RATE, disguise_filter
 from .loudness import integrated_loudness, limit_peaks
 from .redact import redact_audio
@@ -60,14 +61,16 @@ OPUS_COMPLEXITY = "4"  # of 10: a third of the CPU of the default 10; fine for s
 OPUS_FRAME_MS = "60"  # ms: long frames suit speech at this bitrate and cut CPU by ~20%
 
 
-def load_samples(src: Path, *, sample_rate: int = WORK_RATE, disguise: bool) -> np.ndarray:
-    """The first sound track of ``src`` (any format; video is fine, only its sound is
-    read) as mono float32 samples at ``sample_rate``, disguised if asked.
+def load_samples(src: Path, *, sample_rate: int = WORK_RATE, disguise: bool,
+                 timeout: float | None = None) -> np.ndarray:
+    """The first sound track of ``src`` (any format we take; video is fine, only its
+    sound is read) as mono float32 samples at ``sample_rate``, disguised if asked.
 
     One ffmpeg process decodes and filters; the samples come back on a pipe, never on
     disk. The array is read-only (it shares the pipe's buffer): copy it to change it.
+    ``timeout``: seconds (default ``tools.decode_seconds`` of the length the file states).
     """
-    check_not_empty(Path(src))
+    info = open_recording(Path(src))
     mono = "aformat=sample_fmts=flt:channel_layouts=mono"
     if disguise:
         # atempo drops up to ~30 ms of a recording's trailing silence. To keep the length
@@ -81,10 +84,12 @@ def load_samples(src: Path, *, sample_rate: int = WORK_RATE, disguise: bool) -> 
     else:
         route = ["-map", "0:a:0", "-af", f"aresample={sample_rate},{mono}"]
     try:
-        raw = run_ffmpeg(["-i", str(src), *route, "-f", "f32le", "-ac", "1",
-                          "-ar", str(sample_rate), "pipe:1"], what="decoding failed")
+        raw = run_ffmpeg([*tools.reading(src, info.demuxer), *route, "-f", "f32le", "-ac",
+                          "1", "-ar", str(sample_rate), "pipe:1"],
+                         what="decoding the recording",
+                         timeout=timeout or tools.decode_seconds(info.duration))
     except MediaError as e:
-        raise explain_failure(src, e) from e
+        raise explain_failure(info, e) from e
     return np.frombuffer(raw, dtype="<f4")
 
 
@@ -110,7 +115,8 @@ def render_shareable(samples: np.ndarray, sample_rate: int, out_mp3: Path | None
                             "-compression_level", OPUS_COMPLEXITY,
                             "-frame_duration", OPUS_FRAME_MS]),
     ) if path is not None]
-    with _encoders(sample_rate, targets) as feed:
+    seconds = len(samples) / sample_rate
+    with _encoders(sample_rate, targets, timeout=tools.decode_seconds(seconds)) as feed:
         out, report = _normalise(samples, sample_rate, target_lufs)
         if targets:
             feed(out)
@@ -146,35 +152,35 @@ def _normalise(samples: np.ndarray, sample_rate: int,
 
 
 @contextmanager
-def _encoders(sample_rate: int, targets: Sequence[tuple[Path, str, list[str]]]
-              ) -> Iterator[Callable[[np.ndarray], None]]:
+def _encoders(sample_rate: int, targets: Sequence[tuple[Path, str, list[str]]], *,
+              timeout: float) -> Iterator[Callable[[np.ndarray], None]]:
     """Start one ffmpeg encoder per target *now* (their start-up, ~50 ms, then overlaps
     the loudness work) and yield ``feed(samples)``, which writes the same PCM to all of
     them at once: on two cores the encode takes the slowest encoder's time, not the sum.
-    Files appear whole or not at all: written as ``.part`` beside, renamed when done."""
-    source = ["-f", "f32le", "-ar", str(sample_rate), "-ac", "1", "-i", "pipe:0"]
+    Files appear whole or not at all: written as ``.part`` beside, renamed when done.
+    Each encoder is killed (``tools.MediaTimeout``) if it runs past ``timeout`` seconds."""
+    source = [*tools.PCM_PIPE_IN, "-f", "f32le", "-ar", str(sample_rate), "-ac", "1",
+              "-i", "pipe:0"]
     running: list[tuple[subprocess.Popen, IO[bytes], Path, Path]] = []
-    try:
+
+    def remove_parts() -> None:
+        for _, _, part, _ in running:
+            part.unlink(missing_ok=True)
+
+    with ExitStack() as stack:
+        stack.callback(remove_parts)  # last out: once no encoder is left to write a part
         for path, fmt, codec in targets:
             part = Path(path).with_name(Path(path).name + ".part")
-            err = tempfile.TemporaryFile()  # closed in the finally below
-            running.append((subprocess.Popen(  # noqa: S603 (fixed argv list, no shell)
+            err = stack.enter_context(tempfile.TemporaryFile())
+            proc = stack.enter_context(tools.started(
                 [*FFMPEG, "-y", *source, *codec,
                  # No metadata, no chapters, no encoder version: nothing about the person.
                  "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-flags:a", "+bitexact", "-f", fmt, str(part)],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err),
-                err, part, Path(path)))
+                timeout=timeout, what="encoding the shareable audio",
+                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err))
+            running.append((proc, err, part, Path(path)))
         yield lambda samples: _feed(running, samples)
-    finally:
-        for proc, err, part, _ in running:
-            if proc.poll() is None:
-                proc.kill()  # never fed (the loudness work failed): stop it
-            if not proc.stdin.closed:
-                proc.stdin.close()
-            proc.wait()
-            err.close()
-            part.unlink(missing_ok=True)
 
 
 def _feed(running: Sequence[tuple[subprocess.Popen, IO[bytes], Path, Path]],
@@ -202,14 +208,15 @@ def _feed(running: Sequence[tuple[subprocess.Popen, IO[bytes], Path, Path]],
 
 def render_redacted(src: Path, ranges: Sequence[tuple[float, float]], *,
                     out_mp3: Path | None, out_opus: Path | None, mode: str = "tone",
-                    disguise: bool, sample_rate: int = WORK_RATE) -> dict:
+                    disguise: bool, sample_rate: int = WORK_RATE,
+                    timeout: float | None = None) -> dict:
     """Load ``src`` (disguised if asked), hide ``ranges`` (seconds of the original, padded
     by the caller, e.g. ``domain.redaction.time_ranges``) and write the shareable files.
-    Returns ``render_shareable``'s report.
+    Returns ``render_shareable``'s report. ``timeout``: seconds for reading ``src``.
 
     At most two copies of the samples are alive at once (loaded, then gained); the
     redaction is made on a copy of the read-only loaded samples, which are then freed.
     """
-    samples = load_samples(src, sample_rate=sample_rate, disguise=disguise)
+    samples = load_samples(src, sample_rate=sample_rate, disguise=disguise, timeout=timeout)
     samples = redact_audio(samples, sample_rate, ranges, mode=mode)
     return render_shareable(samples, sample_rate, out_mp3, out_opus)
