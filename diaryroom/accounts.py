@@ -6,6 +6,7 @@ import re
 import secrets
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 
 from . import tenancy
 from .auth.passwords import (
@@ -97,7 +98,84 @@ def change_password(user: User, current: str, new: str) -> None:
     except ValueError as e:
         raise InvalidInput(str(e), code="weak_password") from None
     user.must_change_password = False
+    user.session_version += 1  # other browsers signed in as this user are signed out
     db.session.commit()
+
+
+# Emails are unique across the installation (sign-in comes before the organisation is
+# known), so an admin cannot be given an account that exists elsewhere. The same words for
+# every address in use, theirs or another organisation's, so the page never says where.
+EMAIL_UNAVAILABLE = ("that email address cannot be used for a new account. If the person "
+                     "already has an account, here or elsewhere, ask them for another address")
+
+
+def add_account(org_id: int, email: str, role: str | Role) -> tuple[User, str | None]:
+    """An admin adds an account to their organisation (``create_user`` for the web page)."""
+    try:
+        return create_user(org_id, email, role)
+    except InvalidInput as e:
+        if e.code == "duplicate":
+            raise InvalidInput(EMAIL_UNAVAILABLE, code="email_unavailable") from None
+        raise
+
+
+def end_sessions(user: User) -> None:
+    """Sign the user out everywhere: every session cookie issued so far stops working."""
+    with tenancy.as_org(user.org_id):
+        user.session_version += 1
+        db.session.commit()
+
+
+def org_user(org_id: int, user_id: int) -> User:
+    """An account of the organisation, or NotFound (accounts elsewhere do not exist here)."""
+    with tenancy.as_org(org_id):
+        user = db.session.get(User, user_id)
+    if user is None or user.org_id != org_id:
+        raise NotFound("account not found")
+    return user
+
+
+def _not_yourself(user: User, by: User | None, action: str) -> None:
+    if by is not None and by.id == user.id:
+        raise InvalidInput(f"you cannot {action} your own account; ask another admin",
+                           code="own_account")
+
+
+def deactivate_user(user: User, *, by: User | None = None) -> int:
+    """Off-board an account: no more sign-in, its sessions end at once and every API token
+    it holds is revoked. Returns how many tokens were revoked."""
+    _not_yourself(user, by, "deactivate")
+    with tenancy.as_org(user.org_id):
+        user.active = False
+        user.session_version += 1
+        live = list(db.session.scalars(select(ApiToken).where(
+            ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))))
+        for row in live:
+            row.revoked_at = utcnow()
+        db.session.commit()
+    return len(live)
+
+
+def activate_user(user: User) -> None:
+    """Let an account sign in again. Revoked tokens stay revoked."""
+    with tenancy.as_org(user.org_id):
+        user.active = True
+        db.session.commit()
+
+
+def change_role(user: User, role: str | Role, *, by: User | None = None) -> None:
+    """A new role, effective at once: sessions end, so no page keeps the old role's view."""
+    _not_yourself(user, by, "change the role of")
+    try:
+        new = parse_role(role.value if isinstance(role, Role) else role)
+    except ValueError as e:
+        raise InvalidInput(str(e), code="invalid_role") from None
+    if new.value == user.role:
+        return
+    with tenancy.as_org(user.org_id):
+        user.role = new.value
+        user.session_version += 1
+        db.session.commit()
 
 
 def find_user(email: str) -> User:
@@ -127,6 +205,25 @@ def revoke_api_token(user: User, token_id: int) -> None:
         raise NotFound("token not found")
     row.revoked_at = utcnow()
     db.session.commit()
+
+
+def list_org_api_tokens(org_id: int) -> list[ApiToken]:
+    """Every live API token of the organisation, with its owner, for the admin page."""
+    with tenancy.as_org(org_id):
+        return list(db.session.scalars(select(ApiToken).where(
+            ApiToken.revoked_at.is_(None)).options(joinedload(ApiToken.user))
+            .order_by(ApiToken.id)))
+
+
+def revoke_org_api_token(org_id: int, token_id: int) -> None:
+    """An admin revokes any token of their organisation."""
+    with tenancy.as_org(org_id):
+        row = db.session.get(ApiToken, token_id)
+        if row is None or row.org_id != org_id:
+            raise NotFound("token not found")
+        if row.revoked_at is None:
+            row.revoked_at = utcnow()
+            db.session.commit()
 
 
 def pair_kiosk(org_id: int, name: str) -> tuple[Kiosk, str]:

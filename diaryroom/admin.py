@@ -12,17 +12,66 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @bp.route("/users", methods=["GET", "POST"])
 @allow(Role.ADMIN)
 def users():
+    org_id = current_principal().org_id
     created = None
     if request.method == "POST":
         try:
-            user, password = accounts.create_user(current_principal().org_id,
-                                                  request.form.get("email", ""),
+            user, password = accounts.add_account(org_id, request.form.get("email", ""),
                                                   request.form.get("role", ""))
             created = (user.email, password)
         except InvalidInput as e:
-            flash(str(e).capitalize() + ".", "error")
+            flash(_sentence(e), "error")
     return render_template("admin/users.html", users=accounts.list_users(), roles=ALL_ROLES,
-                           created=created)
+                           created=created, tokens=accounts.list_org_api_tokens(org_id))
+
+
+def _sentence(error: InvalidInput) -> str:
+    return str(error)[:1].upper() + str(error)[1:] + "."
+
+
+@bp.post("/users/<int:user_id>/deactivate")
+@allow(Role.ADMIN)
+def deactivate_user(user_id: int):
+    principal = current_principal()
+    user = accounts.org_user(principal.org_id, user_id)
+    try:
+        revoked = accounts.deactivate_user(user, by=principal.user)
+        flash(f"{user.email} can no longer sign in: their sessions have ended and {revoked} "
+              f"API token{'' if revoked == 1 else 's'} {'was' if revoked == 1 else 'were'} "
+              "revoked.", "info")
+    except InvalidInput as e:
+        flash(_sentence(e), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/activate")
+@allow(Role.ADMIN)
+def activate_user(user_id: int):
+    user = accounts.org_user(current_principal().org_id, user_id)
+    accounts.activate_user(user)
+    flash(f"{user.email} can sign in again. Their old API tokens stay revoked.", "info")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/users/<int:user_id>/role")
+@allow(Role.ADMIN)
+def change_role(user_id: int):
+    principal = current_principal()
+    user = accounts.org_user(principal.org_id, user_id)
+    try:
+        accounts.change_role(user, request.form.get("role", ""), by=principal.user)
+        flash(f"{user.email} is now {user.role}; they will need to sign in again.", "info")
+    except InvalidInput as e:
+        flash(_sentence(e), "error")
+    return redirect(url_for("admin.users"))
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@allow(Role.ADMIN)
+def revoke_token(token_id: int):
+    accounts.revoke_org_api_token(current_principal().org_id, token_id)
+    flash("The API token has been revoked.", "info")
+    return redirect(url_for("admin.users"))
 
 
 @bp.route("/kiosks", methods=["GET", "POST"])

@@ -1,12 +1,13 @@
 """Extensions, created unbound and bound to an app in ``create_app``."""
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+from .proxy import client_address
 
 # Named constraints so Alembic migrations are stable and work in SQLite batch mode.
 NAMING = {
@@ -26,4 +27,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+# Keyed by the client address through the trusted proxy hops (see proxy.py).
+limiter = Limiter(key_func=client_address, default_limits=[])

@@ -1,8 +1,9 @@
 """Rate limits shared by the kiosk pages and the API."""
-from flask import current_app, request
+from flask import current_app
 
 from .auth import current_principal
 from .extensions import limiter
+from .proxy import client_address
 
 
 def _receipt_limit() -> str:
@@ -14,7 +15,7 @@ def _per_device() -> str:
     principal = current_principal()
     if principal is not None:
         return f"{principal.kind}:{principal.id}"
-    return request.remote_addr or "unknown"
+    return client_address()  # through the trusted proxy hops, like sign-in
 
 
 # One budget for wrong receipt codes, shared by every door (kiosk page and API, look up,

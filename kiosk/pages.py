@@ -19,6 +19,7 @@ from diaryroom.auth.principal import KIOSK_COOKIE, principal_for_token
 from diaryroom.extensions import limiter
 from diaryroom.i18n import DEFAULT_LOCALE
 from diaryroom.models import Kiosk
+from diaryroom.proxy import client_address
 
 from . import bp, cards, voice
 
@@ -29,8 +30,9 @@ UPLOAD_CHUNK = 1024 * 1024  # bytes per tus PATCH
 
 @bp.route("/pair", methods=["GET", "POST"])
 @allow(PUBLIC)
-# Only failed attempts count, so pairing a roomful of devices is never refused.
-@limiter.limit("10 per minute", methods=["POST"],
+# Only failed attempts count, so pairing a roomful of devices is never refused; counted per
+# client address through the trusted proxy hops, like sign-in.
+@limiter.limit("10 per minute", methods=["POST"], key_func=client_address,
                deduct_when=lambda response: response.status_code == 401)
 def pair():
     """Pair this device: staff either open the one-time link on it (the token arrives in
@@ -38,6 +40,10 @@ def pair():
     here) or type the short pairing code shown on their Kiosks page."""
     if request.method == "POST":
         token = request.form.get("token", "").strip()
+        if _must_ask(token):
+            asking = make_response(render_template("kiosk/pair.html", confirm_token=token))
+            asking.headers["Cache-Control"] = "no-store"  # it holds the token
+            return asking
         if token.startswith(Kiosk.PREFIX):
             principal = principal_for_token(token)
             valid = principal is not None and principal.kind == "kiosk"
@@ -54,6 +60,17 @@ def pair():
                             samesite="Strict", path="/")
         return response
     return render_template("kiosk/pair.html")
+
+
+def _must_ask(token: str) -> bool:
+    """A pairing link opened on a device already set up as a kiosk (even one since
+    revoked) asks before re-pairing it: a link can come from anyone. Asked on the page's
+    own POST, because the kiosk cookie is SameSite=Strict and so not sent when the link
+    is opened from another site."""
+    if request.form.get("via") != "link" or request.form.get("confirmed") == "yes":
+        return False
+    current = request.cookies.get(KIOSK_COOKIE)
+    return bool(current) and current != token
 
 
 def duration_words(seconds: int) -> str:
@@ -101,6 +118,8 @@ def client_texts() -> dict[str, str]:
                           "keep trying."),
         "saving_problem": _("We could not save it yet. It is safe on this kiosk and we "
                             "will keep trying."),
+        "saving_full": _("The server cannot take this recording just now. It is safe on "
+                         "this kiosk and we will keep trying."),
         "still_saving": _("We are still saving your last recording."),
         "saved_earlier": _("Your earlier recording has been saved safely. For privacy, its "
                            "receipt code is only shown to the person who made it."),

@@ -73,6 +73,23 @@ def principal_for_token(token: str) -> Principal | None:
     return None
 
 
+def load_session_user(session_id: str) -> User | None:
+    """The signed-in user of a session cookie, if the session is still current.
+
+    The cookie carries ``"<user id>:<session version>"`` (``User.get_id``). A cookie
+    from before a sign-out, a password or role change, or a deactivation names an older
+    version and is refused, however validly it is signed.
+    """
+    user_id, _, version = session_id.partition(":")
+    if not (user_id.isdigit() and version.isdigit()):
+        return None  # a session from before versions existed: sign in again
+    with tenancy.unscoped():
+        user = db.session.get(User, int(user_id))
+    if user is None or not user.active or user.session_version != int(version):
+        return None
+    return user
+
+
 def _resolve() -> Principal | None:
     header = request.headers.get("Authorization")
     if header is not None:
@@ -140,11 +157,7 @@ def init_app(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.session_protection = "strong"
 
-    @login_manager.user_loader
-    def load_user(user_id: str) -> User | None:
-        with tenancy.unscoped():
-            user = db.session.get(User, int(user_id))
-        return user if user is not None and user.active else None
+    login_manager.user_loader(load_session_user)
 
     app.before_request(authenticate_and_enforce)
     app.teardown_request(reset_org)

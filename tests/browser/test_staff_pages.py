@@ -228,7 +228,8 @@ def test_sign_out(staff_page, live_server, axe_check):
     page = staff_page
     nav(page).get_by_role("button", name="Sign out").click()
     expect(page).to_have_url(live_server("/auth/login"))
-    expect(page.get_by_role("status")).to_have_text("You have signed out.")
+    expect(page.get_by_role("status")).to_have_text(
+        "You have signed out, here and on any other device signed in as you.")
     axe_check(page, "signed-out")
     page.goto("/review/")
     expect(page).to_have_url(re.compile(r"/auth/login\?next="))
@@ -356,7 +357,8 @@ def test_one_time_password_must_be_changed(page, live_server, axe_check):
     page.get_by_label("New password again").fill(NEW_PASSWORD)
     page.get_by_role("button", name="Change password").click()
     expect(page).to_have_url(live_server("/"))
-    expect(page.get_by_role("status")).to_have_text("Your password has been changed.")
+    expect(page.get_by_role("status")).to_have_text(
+        "Your password has been changed. Any other device signed in as you has been signed out.")
     axe_check(page, "password-changed")
     go_to(page, "Entries")
     expect(page).to_have_url(live_server("/review/"))

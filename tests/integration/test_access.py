@@ -61,6 +61,7 @@ TEAM = frozenset({ADMIN, STAFF})
 EXPECTED: dict[str, frozenset[str]] = {
     "home": EVERYONE,
     "healthz": EVERYONE,
+    "readyz": EVERYONE,
     "signed_media": EVERYONE,
     "auth.login": EVERYONE,
     "auth.logout": USERS,
@@ -102,6 +103,11 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.send_back_entry": TEAM,
     "api.reprocess_entry": TEAM,
     "admin.users": frozenset({ADMIN}),
+    # Off-boarding: only an admin, and only within their organisation (test_sessions.py).
+    "admin.deactivate_user": frozenset({ADMIN}),
+    "admin.activate_user": frozenset({ADMIN}),
+    "admin.change_role": frozenset({ADMIN}),
+    "admin.revoke_token": frozenset({ADMIN}),
     "admin.kiosks": TEAM,
     "admin.revoke_kiosk": TEAM,
     "kiosk.pair": EVERYONE,
@@ -353,6 +359,13 @@ class Objects:
             row, _ = accounts.issue_api_token(user, self.unique("throwaway"))
             return row.id
 
+    def user_id(self) -> int:
+        """A new account of the organisation, never the caller's own (it may be deactivated)."""
+        with self.app.app_context():
+            user, _ = accounts.create_user(self.org_id, self.unique("someone") + "@a.example.org",
+                                           PANEL, PASSWORD)
+            return user.id
+
     def kiosk_id(self, who: Who) -> int:
         with self.app.app_context():
             kiosk, _ = accounts.pair_kiosk(self.org_id, self.unique("throwaway kiosk"))
@@ -399,6 +412,7 @@ class Objects:
             "job_id": lambda: {"job_id": self.job_id},
             "token_id": lambda: {"token_id": self.token_id(who)},
             "kiosk_id": lambda: {"kiosk_id": self.kiosk_id(who)},
+            "user_id": lambda: {"user_id": self.user_id()},
             "code": lambda: {"code": self.receipt_code()},
             "upload_id": lambda: {"upload_id": self.upload_id(who)},
             "word": lambda: {"word": receipts.wordlist()[0]},
@@ -451,6 +465,7 @@ class Objects:
             "admin.users": lambda: {"email": self.unique("new") + "@a.example.org",
                                     "role": PANEL},
             "admin.kiosks": lambda: {"name": self.unique("kiosk")},
+            "admin.change_role": lambda: {"role": STAFF},
             "kiosk.pair": lambda: {"token": self.world.kiosk_tokens[self.org]},
             "kiosk.cards": lambda: {"action": "add", "text": self.unique("What helped?")},
             "review.change_redactions": lambda: {"action": "add", "first": "1", "last": "2",
@@ -537,6 +552,8 @@ def test_role_matrix(world, objects, who):
             if not ok:
                 failures.append(f"{method} {url} ({rule.endpoint}): got {status}, "
                                 f"expected {expected}")
+            if rule.endpoint == "auth.logout" and who.via == "session":
+                caller = make_caller(world, who)  # signing out ended every session of theirs
     assert failures == [], f"as {who.label}:\n" + "\n".join(failures)
 
 
