@@ -1,6 +1,7 @@
 """Database wiring: SQLite pragmas for the embedded default, migrations, tenancy."""
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from flask import Flask
@@ -25,10 +26,23 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+def _private_sqlite_file(path: Path) -> None:
+    """A new database folder 0700 and the file 0600 (SQLite gives its -wal and -shm the
+    file's mode). A file made by an older version with a looser mode is tightened; an
+    existing folder is left alone (it may be the operator's own, not the data folder)."""
+    if str(path) in ("", ":memory:"):
+        return
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        with contextlib.suppress(FileNotFoundError, PermissionError):
+            if name.stat().st_mode & 0o077:
+                name.chmod(0o600)
+
+
 def init_app(app: Flask) -> None:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        _private_sqlite_file(Path(uri[len("sqlite:///"):]))
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS, render_as_batch=True)
     tenancy.install()

@@ -5,7 +5,8 @@ Bytes go to ``<DATA_DIR>/uploads/<id>.part`` and are fsynced before the new offs
 committed, so the database never claims bytes that are not durable. A crash can leave
 the file longer than the committed offset; the next HEAD or PATCH cuts it back. One
 request at a time writes an upload (``flock`` on its file; a second one gets 423).
-An upload is seen only by the kiosk or user that created it, in its organisation.
+An upload is seen only by the kiosk or user that created it, in its organisation, and
+each of them may hold only a few unfinished uploads and reserve only so many bytes at once.
 """
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from flask import Blueprint, current_app, request, url_for
-from sqlalchemy import JSON, BigInteger, ForeignKey, String, select, update
+from sqlalchemy import JSON, BigInteger, ForeignKey, String, func, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.exceptions import (
     BadRequest,
@@ -36,15 +37,18 @@ from werkzeug.exceptions import (
     NotFound,
     PreconditionFailed,
     RequestEntityTooLarge,
+    TooManyRequests,
     UnsupportedMediaType,
 )
 from werkzeug.http import http_date
 
 from . import jobs, tenancy
 from .auth import Principal, allow, current_principal
+from .bodylimit import accepts_media
+from .config import private_dir
 from .errors import InvalidInput
 from .extensions import db
-from .models import OrgScoped, utcnow
+from .models import Kiosk, OrgScoped, User, utcnow
 
 TUS_VERSION = "1.0.0"
 EXTENSIONS = "creation,expiration,termination,checksum"
@@ -54,6 +58,7 @@ CHUNK = 64 * 1024
 MAX_METADATA = 4096      # characters of Upload-Metadata
 ORPHAN_GRACE = 600       # seconds before a part file without a row may be removed
 UPLOAD_ID = re.compile(r"[0-9a-f]{32}")
+QUOTA_RETRY_AFTER = 60   # seconds: a kiosk's earlier recording has usually finished by then
 
 
 class Upload(OrgScoped, db.Model):
@@ -92,6 +97,11 @@ class ChecksumMismatch(HTTPException):
 
 def upload_dir() -> Path:
     return Path(current_app.config["DATA_DIR"]) / "uploads"
+
+
+def _private_file(path: str, flags: int) -> int:
+    """An ``open`` opener: a new part file is the owner's alone (0600), whatever the umask."""
+    return os.open(path, flags, 0o600)
 
 
 def part_path(upload_id: str) -> Path:
@@ -190,8 +200,8 @@ jobs.MAINTENANCE.append(purge_expired)  # the sweeper runs it
 @contextmanager
 def _locked(upload: Upload) -> Iterator[IO[bytes]]:
     """The upload's part file, opened for appending and exclusively locked (423 if not)."""
-    upload_dir().mkdir(parents=True, exist_ok=True)
-    with open(part_path(upload.id), "ab") as fh:
+    private_dir(upload_dir())
+    with open(part_path(upload.id), "ab", opener=_private_file) as fh:
         try:
             fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -276,6 +286,38 @@ def tus_options(**_: str):
                      "Tus-Checksum-Algorithm": ",".join(CHECKSUMS)}
 
 
+def _lock_principal(principal: Principal) -> None:
+    """Serialise one kiosk's or account's creates. On PostgreSQL two creates could both
+    count before either inserts; the row lock makes the second wait for the first to
+    commit. SQLite needs no lock here: its one writer at a time does the same."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    model, row_id = (Kiosk, principal.kiosk.id) if principal.kiosk else (User, principal.user.id)
+    db.session.execute(select(model.id).where(model.id == row_id).with_for_update())
+
+
+def _check_quota(principal: Principal) -> None:
+    """Refuse a create that takes this principal past its unfinished uploads (429) or
+    the bytes they reserve (413). Finished, expired and deleted uploads do not count."""
+    config = current_app.config
+    mine = (Upload.kiosk_id == principal.kiosk.id if principal.kiosk
+            else Upload.user_id == principal.user.id)
+    count, reserved = db.session.execute(
+        select(func.count(), func.coalesce(func.sum(Upload.length), 0)).where(
+            mine, Upload.completed_at.is_(None), Upload.expires_at > utcnow())).one()
+    who = "This kiosk" if principal.kiosk else "You"
+    has = "has" if principal.kiosk else "have"
+    if count > config["MAX_OPEN_UPLOADS"]:
+        raise TooManyRequests(
+            f"{who} already {has} {config['MAX_OPEN_UPLOADS']} unfinished uploads. Finish or "
+            "cancel one of them, then try again.", retry_after=QUOTA_RETRY_AFTER)
+    if reserved > config["MAX_RESERVED_BYTES"]:
+        mb = config["MAX_RESERVED_BYTES"] // (1024 * 1024)
+        raise RequestEntityTooLarge(
+            f"{who} already {has} unfinished uploads holding most of the {mb} MB allowed at "
+            "once. Finish or cancel one of them, then try again.")
+
+
 def tus_create():
     _require_tus()
     if "Upload-Defer-Length" in request.headers:
@@ -290,11 +332,20 @@ def tus_create():
                     user_id=principal.user.id if principal.user else None)
     if length == 0:
         upload.completed_at, upload.sha256 = utcnow(), hashlib.sha256().hexdigest()
+    _lock_principal(principal)
     db.session.add(upload)
+    db.session.flush()  # on SQLite this takes the write lock: creates queue up behind it
+    try:
+        _check_quota(principal)  # counted with the new upload, inside the same transaction
+    except HTTPException:
+        db.session.rollback()
+        raise
     db.session.commit()
-    upload_dir().mkdir(parents=True, exist_ok=True)
-    part_path(upload.id).touch()
-    location = url_for(".tus_head", upload_id=upload.id, _external=True)
+    private_dir(upload_dir())
+    os.close(_private_file(str(part_path(upload.id)), os.O_WRONLY | os.O_CREAT))
+    # A path, not a URL: copying the request's Host header would let a forged one send
+    # the client elsewhere, and tus clients resolve it against the endpoint they called.
+    location = url_for(".tus_head", upload_id=upload.id)
     return "", 201, {"Location": location, **_expiry_headers(upload)}
 
 
@@ -412,6 +463,8 @@ def register_tus_routes(bp: Blueprint, *, access: tuple, prefix: str = "/uploads
     views: dict[str, Callable[..., Any]] = {}
     for rule, view, methods in rules:
         views.setdefault(view.__name__, declare(view))
+        if view is tus_patch:
+            accepts_media(views[view.__name__])
         bp.add_url_rule(rule, view.__name__, views[view.__name__], methods=methods,
                         provide_automatic_options=False)
     endpoints = {f"{bp.name}.{name}" for name in views}
