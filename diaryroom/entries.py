@@ -12,7 +12,8 @@ from sqlalchemy import select
 
 from .adapters import get_private_storage
 from .asr import Transcript
-from .errors import NotFound
+from .domain import status as st
+from .errors import NotFound, Withdrawn
 from .extensions import db
 from .models import Entry
 
@@ -24,6 +25,15 @@ def get_entry(entry_id: int) -> Entry:
     entry = db.session.get(Entry, entry_id)
     if entry is None:
         raise NotFound(f"entry {entry_id} not found")
+    return entry
+
+
+def live_entry(entry_id: int) -> Entry:
+    """An entry whose recording and words still exist: a withdrawn one raises Withdrawn
+    (410), for every route that would read or change what was deleted."""
+    entry = get_entry(entry_id)
+    if entry.status == st.WITHDRAWN:
+        raise Withdrawn()
     return entry
 
 
@@ -51,7 +61,7 @@ def load_text(entry: Entry) -> str | None:
 
 def load_redacted(entry: Entry) -> dict | None:
     """The redacted transcript (or written text) of the entry's last rendered revision."""
-    if entry.rendered_revision is None:
+    if entry.rendered_revision is None or entry.status == st.WITHDRAWN:
         return None
     with get_private_storage().open(entry.result_key("redacted.json")) as fh:
         return json.load(fh)

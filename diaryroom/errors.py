@@ -43,6 +43,16 @@ class NotFound(DiaryRoomError):
     code = "not_found"  # the same code as a 404 for an unknown URL
 
 
+class Withdrawn(DiaryRoomError):
+    """The entry was withdrawn: only its tombstone is left (HTTP 410)."""
+
+    code = "withdrawn"
+
+    def __init__(self, message: str = "This entry was withdrawn and its recording and "
+                                      "words deleted."):
+        super().__init__(message)
+
+
 class InvalidInput(DiaryRoomError):
     """The request was understood but its content is not acceptable."""
 

@@ -9,24 +9,24 @@ from __future__ import annotations
 import io
 import re
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from . import jobs, processing, uploads
+from . import idempotency, jobs, processing, uploads, workdir
 from .adapters import encryption_key, get_private_storage
 from .auth.principal import Principal
 from .crypto import seal, unseal
 from .domain import receipts
 from .domain import status as st
 from .domain.consent import Consent
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
 from .media.validate import validate
 from .models import ConsentRecord, Entry, Job, utcnow
@@ -37,6 +37,7 @@ MEDIA_SUFFIXES = {".webm", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".wav", ".fl
 MAX_TEXT_CHARS = 10_000
 MAX_CARD_ID = 2**31 - 1  # the column is a 32-bit integer
 RECEIPT_CONTEXT = b"diaryroom:receipt"
+WITHDRAWN_MESSAGE = "This recording has been withdrawn and deleted."
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,45 @@ def receipt_actor(principal: Principal) -> str:
 
 
 def receive(principal: Principal, data: Mapping, *, media: FileStorage | None = None,
-            files_accepted: bool = False) -> Received:
+            files_accepted: bool = False, idempotency_key: str | None = None) -> Received:
     """Make an entry from request fields, whichever way it came: written text, a finished
     resumable upload (``upload_id``, optionally its ``sha256``) or, where
-    ``files_accepted`` (the API), a file sent whole, whose content may decide the kind."""
+    ``files_accepted`` (the API), a file sent whole, whose content may decide the kind.
+
+    With ``idempotency_key`` (the client's own id for this request), a repeat answers
+    with the entry the first one made. (A finished upload's id already does that.)"""
+    once = idempotency.digest(principal, idempotency_key) if idempotency_key else None
+    if once and (made := idempotency.entry_made_with(once)) is not None:
+        return Received(made, None, receipt_code(made))
+
+    def stamp(entry: Entry) -> None:
+        entry.idempotency_key = once
+
+    try:
+        return _receive(principal, data, media=media, files_accepted=files_accepted,
+                        on_commit=stamp if once else None)
+    except IntegrityError:
+        # Its twin, sent at the same moment, committed first: answer with that entry.
+        if once and (made := idempotency.entry_made_with(once)) is not None:
+            return Received(made, None, receipt_code(made))
+        raise
+
+
+def _receive(principal: Principal, data: Mapping, *, media: FileStorage | None,
+             files_accepted: bool, on_commit: Callable[[Entry], None] | None) -> Received:
     kind = parse_kind(data.get("kind"), allow_none=files_accepted)
     consent = parse_consent(data.get("consent"))
     card = parse_card(data.get("prompt_id"))
     if kind == "text":
-        return receive_text(principal, data.get("text", ""), consent=consent, card_id=card)
+        return receive_text(principal, data.get("text", ""), consent=consent, card_id=card,
+                            on_commit=on_commit)
     if files_accepted and not data.get("upload_id"):
         if media is None:
             raise InvalidInput("send the recording as a multipart field named 'media', or "
                                "the id of a finished upload as 'upload_id'",
                                code="missing_media")
         return receive_file(principal, media.stream, media.filename or "", kind=kind,
-                            consent=consent, card_id=card)
+                            consent=consent, card_id=card, on_commit=on_commit)
     return receive_upload(principal, str(data.get("upload_id") or ""), kind=kind,
                           consent=consent, card_id=card,
                           sha256=parse_sha256(data.get("sha256")))
@@ -111,8 +135,9 @@ def _store_and_commit(entry: Entry, key: str, data: BinaryIO, *,
 
 def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str | None,
                   consent: Consent, card_id: int | None, on_commit=None) -> Received:
-    keep, info = validate(path, kind=kind, max_seconds=current_app.config[
-        "MAX_RECORDING_SECONDS"])
+    config = current_app.config
+    keep, info = validate(path, kind=kind, max_seconds=config["MAX_RECORDING_SECONDS"],
+                          timeout=config["MEDIA_TIMEOUT_SECONDS"])
     entry, code = _new_entry(principal, "video" if info.has_video else "audio", consent,
                              card_id)
     entry.duration, entry.original_filename = info.duration, Path(filename).name[:200] or None
@@ -142,13 +167,13 @@ def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
         raise InvalidInput("The recording arrived damaged. It is still safe on the kiosk "
                            "and will be sent again.", code="checksum_mismatch")
     # Without a filename it is what a kiosk's MediaRecorder makes (the part file's own
-    # ".part" must not count: WebM is only remuxed, and so given a duration, by suffix).
+    # ".part" must not count). Only a first sieve: validate() judges the content.
     filename = (upload.meta or {}).get("filename") or ""
     suffix = Path(filename).suffix.lower() or ".webm"
     if suffix not in MEDIA_SUFFIXES:
         raise InvalidInput(f"unsupported file type {suffix}", code="unsupported_media")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / f"upload{suffix}"
+    with workdir.work_folder(current_app.config["DATA_DIR"]) as folder:
+        work = folder / f"upload{suffix}"
         shutil.copyfile(path, work)
         received = _receive_file(principal, work, filename=filename, kind=kind,
                                  consent=consent, card_id=card_id,
@@ -160,22 +185,24 @@ def receive_upload(principal: Principal, upload_id: str, *, kind: str | None,
 
 
 def receive_file(principal: Principal, media: BinaryIO, filename: str, *, kind: str | None,
-                 consent: Consent, card_id: int | None = None) -> Received:
+                 consent: Consent, card_id: int | None = None,
+                 on_commit: Callable[[Entry], None] | None = None) -> Received:
     """Make an entry from a file sent in one request (API multipart)."""
     suffix = Path(filename or "").suffix.lower()
     if suffix not in MEDIA_SUFFIXES:
         raise InvalidInput(f"unsupported file type {suffix or '(none)'}",
                            code="unsupported_media")
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp) / f"upload{suffix}"
+    with workdir.work_folder(current_app.config["DATA_DIR"]) as folder:
+        work = folder / f"upload{suffix}"
         with work.open("wb") as fh:
             shutil.copyfileobj(media, fh)
         return _receive_file(principal, work, filename=filename, kind=kind, consent=consent,
-                             card_id=card_id)
+                             card_id=card_id, on_commit=on_commit)
 
 
 def receive_text(principal: Principal, text: str, *, consent: Consent,
-                 card_id: int | None = None) -> Received:
+                 card_id: int | None = None,
+                 on_commit: Callable[[Entry], None] | None = None) -> Received:
     if not isinstance(text, str | None):
         raise InvalidInput("text must be a string", code="invalid_text")
     text = (text or "").strip()
@@ -186,7 +213,7 @@ def receive_text(principal: Principal, text: str, *, consent: Consent,
                            code="text_too_long")
     entry, code = _new_entry(principal, "text", consent, card_id)
     key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
-    _store_and_commit(entry, key, io.BytesIO(text.encode()))
+    _store_and_commit(entry, key, io.BytesIO(text.encode()), extra=on_commit)
     return Received(entry, jobs.enqueue(processing.PROCESS, entry.id, org_id=entry.org_id), code)
 
 
@@ -248,23 +275,36 @@ def receipt_code(entry: Entry) -> str | None:
 
 
 def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
-    if entry.status == st.WITHDRAWN:
-        raise InvalidInput("This recording has been withdrawn and deleted.", code="withdrawn")
+    """Record the person's new choices. The row is written only while the entry is still
+    in the status read here (a conditional UPDATE), so a withdrawal that lands in between
+    always wins: a withdrawn entry is never put back to review, on any database."""
+    read_status = entry.status
+    if read_status == st.WITHDRAWN:
+        raise InvalidInput(WITHDRAWN_MESSAGE, code="withdrawn")
     voice_changed = Consent.from_dict(entry.consent).voice != consent.voice
-    entry.consent = consent.to_dict()
-    db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="changed",
-                                 actor=actor, **consent.to_dict()))
+    values: dict = {"consent": consent.to_dict()}
     rerender = voice_changed and entry.kind != "text" and entry.rendered_revision is not None \
-        and entry.status in (st.AWAITING_REVIEW, st.APPROVED)
+        and read_status in (st.AWAITING_REVIEW, st.APPROVED)
     if rerender:
         # The shared audio must follow the person's choice; an approval of the old
         # voice no longer holds, so it goes back to review.
-        if entry.status == st.APPROVED:
-            st.check_transition(entry.status, st.AWAITING_REVIEW, decision=True)
-            entry.status = st.AWAITING_REVIEW
-            entry.status_reason = "the person changed their voice choice: check the new audio"
-            entry.approved_at = entry.approved_by_id = None
-        entry.redaction_revision += 1
+        if read_status == st.APPROVED:
+            st.check_transition(read_status, st.AWAITING_REVIEW, decision=True)
+            values.update(status=st.AWAITING_REVIEW, approved_at=None, approved_by_id=None,
+                          status_reason="the person changed their voice choice: check the "
+                                        "new audio")
+        values["redaction_revision"] = Entry.redaction_revision + 1
+    written = db.session.execute(
+        update(Entry).where(Entry.id == entry.id, Entry.status == read_status).values(**values)
+        .execution_options(synchronize_session=False))
+    if written.rowcount != 1:
+        db.session.rollback()  # and read the entry again: it changed since it was loaded
+        if entry.status == st.WITHDRAWN:
+            raise InvalidInput(WITHDRAWN_MESSAGE, code="withdrawn")
+        raise Conflict("This recording changed while your choices were being saved. "
+                       "Please try again.")
+    db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="changed",
+                                 actor=actor, **consent.to_dict()))
     db.session.commit()
     if rerender:
         jobs.enqueue(processing.RENDER, entry.id, org_id=entry.org_id)
@@ -272,20 +312,33 @@ def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
 
 
 def withdraw(entry: Entry, *, actor: str) -> Entry:
-    """Withdraw an entry: its media and text are deleted, the consent history remains."""
+    """Withdraw an entry: its media and text are deleted and only a tombstone is left
+    (id, kind, dates, the consent history, and the receipt's lookup hash so that someone
+    typing the code is told it is already withdrawn)."""
     if entry.status == st.WITHDRAWN:
         return entry
     st.check_transition(entry.status, st.WITHDRAWN)
     if entry.original_key:
         get_private_storage().delete(entry.original_key)
     processing.erase_results(entry)  # transcript, sound track, every render, rows
-    entry.status, entry.status_reason = st.WITHDRAWN, "withdrawn by the person who recorded it"
+    # People name files after themselves, and a hash or a length can identify a copy of
+    # the recording kept elsewhere: nothing that came from the recording may stay.
+    entry.status, entry.status_reason = st.WITHDRAWN, None
     entry.original_key = entry.transcript_key = entry.audio_key = None
-    entry.urgent = False
+    entry.original_filename = entry.original_sha256 = entry.receipt_sealed = None
+    entry.duration, entry.language, entry.question_card_id = None, None, None
+    entry.rendered_revision, entry.urgent = None, False
     entry.withdrawn_at = utcnow()
+    db.session.execute(update(uploads.Upload).where(uploads.Upload.entry_id == entry.id)
+                       .values(meta={}, sha256=None))
+    # A job's error may quote what the pipeline read (a file name, a transcript reason).
+    db.session.execute(update(Job).where(Job.target_id == entry.id, Job.kind.in_(
+        (processing.PROCESS, processing.RENDER))).values(error=None))
     db.session.add(ConsentRecord(org_id=entry.org_id, entry_id=entry.id, action="withdrawn",
                                  actor=actor, **Consent.from_dict(entry.consent).to_dict()))
     db.session.commit()
+    # A worker killed mid-job may have left this entry's plaintext in a work folder.
+    workdir.sweep(current_app.config["DATA_DIR"])
     return entry
 
 

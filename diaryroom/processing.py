@@ -8,8 +8,8 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import shutil
-import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from . import jobs
+from . import jobs, workdir
 from .adapters import encryption_key, get_private_storage, get_transcriber
 from .anonymise import (
     Settings,
@@ -37,19 +37,51 @@ from .domain import status as st
 from .domain.consent import Consent
 from .domain.redaction import TimedWord
 from .entries import load_text, load_transcript
-from .errors import MediaError, PipelineError, TranscriptionError
+from .errors import InvalidInput, MediaError, PipelineError, TranscriptionError
 from .extensions import db
 from .models import Entry, LocalName, Redaction, SafeguardingFlag, utcnow
 from .safeguarding import PhraseListError, find_concerns
+from .storage import NoSuchObject
 
 log = logging.getLogger(__name__)
 PROCESS = "transcribe_entry"  # the name queued jobs already carry
 RENDER = "render_entry"
 RESULTS = ("redacted.json", "redacted.vtt", "redacted.mp3", "redacted.opus")
-# Errors that mean "this entry cannot be processed as it is": no point retrying.
-# (PhraseListError: a broken safeguarding list must stop entries visibly, not skip flags.)
+# Errors that mean "this entry cannot be processed as it is": no point retrying, so the
+# entry goes to the team on the first attempt. (PhraseListError: a broken safeguarding
+# list must stop entries visibly, not skip flags.) Anything else propagates to the job,
+# which retries with back-off: storage, network, queue or database out for a while.
 _NEEDS_PEOPLE = (PipelineError, MediaError, TranscriptionError, rd.PlanError,
-                 PhraseListError)
+                 PhraseListError, InvalidInput, NoSuchObject)
+
+
+# The folders of a path, as a decoder's or the recogniser's error text may quote them.
+_FOLDERS = re.compile(r"(?:/[^/\s:'\"]+)+/")
+
+
+def _reason(error: Exception | str) -> str:
+    """What staff read on the entry: the error's own words, except where they would
+    name a storage key or one of our server's folders.
+
+    >>> _reason("could not decode audio file /srv/data/work/h_1_ab/speech.wav: bad")
+    'could not decode audio file speech.wav: bad'
+    """
+    if isinstance(error, NoSuchObject):
+        return "a stored file of this entry is missing; ask for it to be recorded again"
+    return _FOLDERS.sub("", str(error))
+
+
+def waiting_to_retry(entry: Entry) -> jobs.RetryWait | None:
+    """The entry's job is waiting out a back-off after a transient failure (or for the
+    queue to come back): staff are told so, rather than seeing it stuck."""
+    if entry.status not in (st.RECEIVED, st.PROCESSING, st.AWAITING_REVIEW) \
+            or (entry.status == st.AWAITING_REVIEW and entry.rendered):
+        return None
+    return jobs.retry_wait(entry.id, (PROCESS, RENDER))
+
+
+def init_app(app) -> None:
+    app.add_template_global(waiting_to_retry)
 
 
 def settings_for(org_id: int) -> Settings:
@@ -76,7 +108,8 @@ def mark_needs_attention(entry_id: int | None, reason: str) -> None:
     if entry is None or entry.status in (st.WITHDRAWN, st.NEEDS_ATTENTION):
         return
     st.check_transition(entry.status, st.NEEDS_ATTENTION)
-    entry.status, entry.status_reason = st.NEEDS_ATTENTION, f"processing failed: {reason}"
+    entry.status = st.NEEDS_ATTENTION
+    entry.status_reason = f"processing failed: {_reason(reason)}"
     db.session.commit()
 
 
@@ -112,7 +145,7 @@ def process_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
     except _NEEDS_PEOPLE as e:
         db.session.rollback()
         log.info("entry %s needs attention: %s", entry.id, type(e).__name__)
-        _finish(entry, st.NEEDS_ATTENTION, reason=str(e))
+        _finish(entry, st.NEEDS_ATTENTION, reason=_reason(e))
         return
     if not (done and _finish(entry, st.AWAITING_REVIEW)):
         # Withdrawn while we worked: what this run wrote must go too.
@@ -137,8 +170,7 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
     private = get_private_storage()
     settings = settings_for(entry.org_id)
     transcriber = get_transcriber()
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
+    with workdir.work_folder(current_app.config["DATA_DIR"]) as work:
         src = work / f"original{Path(entry.original_key).suffix}"
         with private.open(entry.original_key) as fh, src.open("wb") as out:
             shutil.copyfileobj(fh, out)
@@ -255,8 +287,7 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None, samples=N
         put("redacted.json", json.dumps(document).encode())
         put("redacted.vtt", to_vtt(document).encode())
         disguise = _disguised(entry)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
+        with workdir.work_folder(current_app.config["DATA_DIR"]) as work:
             if src is None:
                 src = work / "source"
                 with private.open(entry.audio_key or entry.original_key) as fh, \
@@ -293,7 +324,7 @@ def render_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
         _render(entry)
     except _NEEDS_PEOPLE as e:
         db.session.rollback()
-        mark_needs_attention(entry.id, str(e))
+        mark_needs_attention(entry.id, _reason(e))
 
 
 def _delete(keys: Iterable[str]) -> None:
@@ -313,3 +344,11 @@ def erase_results(entry: Entry) -> None:
     _delete(keys)
     db.session.execute(delete(Redaction).where(Redaction.entry_id == entry.id))
     db.session.execute(delete(SafeguardingFlag).where(SafeguardingFlag.entry_id == entry.id))
+
+
+def sweep_work_folders() -> int:
+    """Remove the work folders (plaintext) of jobs whose process died mid-way."""
+    return workdir.sweep(current_app.config["DATA_DIR"])
+
+
+jobs.MAINTENANCE.append(sweep_work_folders)  # the sweeper runs it

@@ -6,6 +6,7 @@ so a crash or a dropped upload can never leave half a recording that looks like 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 import time
@@ -27,6 +28,7 @@ from itsdangerous import Signer
 
 from .errors import ComponentUnavailable, ConfigError, StorageError
 
+log = logging.getLogger(__name__)
 MiB = 1024 * 1024
 TEMP_PREFIX = ".tmp-"  # never a valid key part, so temp files can never be read as objects
 
@@ -43,13 +45,33 @@ class StoredObject:
 class NoSuchObject(StorageError):
     """Nothing is stored under the key (so a web route can answer 404, not 500)."""
 
+    def __init__(self, message: str = "This file is missing from storage."):
+        super().__init__(message)
+
+
+# Messages never name the key or a path, nor quote the underlying exception (which can
+# hold an endpoint URL): they reach staff pages and API clients. The key and the cause go
+# to the server log, for operators.
+def _failed(action: str, key: str, exc: BaseException) -> StorageError:
+    """A StorageError saying what could not be done; details go to the log."""
+    log.warning("storage could not %s %r: %s: %s", action, key, type(exc).__name__, exc)
+    strerror = exc.strerror if isinstance(exc, OSError) else None
+    reason = f" ({strerror})" if isinstance(strerror, str) and "/" not in strerror else ""
+    return StorageError(f"Could not {action} a file in storage{reason}. Please try again.")
+
+
+def _missing(key: str) -> NoSuchObject:
+    log.warning("no stored object %r", key)
+    return NoSuchObject()
+
 
 def validate_key(key: str) -> str:
     """Reject keys that could escape the storage root or collide with temp files."""
     if (not isinstance(key, str) or not key or key.startswith("/") or ".." in key
             or "\\" in key or "\0" in key
             or any(p in ("", ".") or p.startswith(TEMP_PREFIX) for p in key.split("/"))):
-        raise StorageError(f"invalid storage key {key!r}")
+        log.debug("invalid storage key %r", key)
+        raise StorageError("invalid storage key (a bug: please report it)")
     return key
 
 
@@ -156,7 +178,7 @@ class LocalStorage(Storage):
             self._make_dirs(target.parent)
             fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, dir=target.parent)  # mode 0o600
         except OSError as exc:
-            raise StorageError(f"could not store {key!r}: {exc}") from exc
+            raise _failed("store", key, exc) from exc
         try:
             reader = HashingReader(fileobj)
             with os.fdopen(fd, "wb") as out:
@@ -169,7 +191,7 @@ class LocalStorage(Storage):
         except BaseException as exc:
             Path(tmp).unlink(missing_ok=True)
             if isinstance(exc, OSError):
-                raise StorageError(f"could not store {key!r}: {exc}") from exc
+                raise _failed("store", key, exc) from exc
             raise
         return StoredObject(key, reader.size, reader.sha256)
 
@@ -177,15 +199,15 @@ class LocalStorage(Storage):
         try:
             return self.path_for(key).open("rb")
         except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            raise NoSuchObject(f"no stored object {key!r}") from None
+            raise _missing(key) from None
         except OSError as exc:
-            raise StorageError(f"could not read {key!r}: {exc}") from exc
+            raise _failed("read", key, exc) from exc
 
     def delete(self, key: str) -> None:
         try:
             self.path_for(key).unlink(missing_ok=True)
         except OSError as exc:
-            raise StorageError(f"could not delete {key!r}: {exc}") from exc
+            raise _failed("delete", key, exc) from exc
 
     def exists(self, key: str) -> bool:
         return self.path_for(key).is_file()
@@ -233,7 +255,9 @@ class S3Storage(Storage):
                              "aws_access_key_id": access_key_id,
                              "aws_secret_access_key": secret_access_key}
         self._addressing_style = addressing_style
-        self.client = self._client(attempts=3, connect_timeout=5, read_timeout=60)
+        # One quick retry (a dropped keep-alive connection); a longer outage is the job's
+        # back-off to wait out (jobs.retry_delay), not a request thread's.
+        self.client = self._client(attempts=2, connect_timeout=5, read_timeout=60)
         self._transfer = TransferConfig(multipart_threshold=multipart_mb * MiB,
                                         multipart_chunksize=multipart_mb * MiB)
 
@@ -265,10 +289,10 @@ class S3Storage(Storage):
             return fn()
         except ClientError as exc:
             if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-                raise NoSuchObject(f"no stored object {key!r}") from exc
-            raise StorageError(f"could not {action} {key!r}: {exc}") from exc
+                raise _missing(key) from exc
+            raise _failed(action, key, exc) from exc
         except (BotoCoreError, S3UploadFailedError, OSError) as exc:
-            raise StorageError(f"could not {action} {key!r}: {exc}") from exc
+            raise _failed(action, key, exc) from exc
 
     def put(self, key: str, fileobj: BinaryIO) -> StoredObject:
         """Hash first so sha256 can travel as metadata, then stream while re-hashing.
@@ -286,7 +310,9 @@ class S3Storage(Storage):
                 reader, self.bucket, name, ExtraArgs=extra, Config=self._transfer))
         if (reader.size, reader.sha256) != (expected.size, expected.sha256):
             self.delete(key)
-            raise StorageError(f"could not store {key!r}: the source changed while uploading")
+            log.warning("storage could not store %r: the source changed", key)
+            raise StorageError("Could not store a file in storage: the source changed while "
+                               "uploading. Please try again.")
         return StoredObject(key, reader.size, reader.sha256)
 
     @staticmethod

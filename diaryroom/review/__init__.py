@@ -12,6 +12,7 @@ from ..adapters import get_private_storage
 from ..auth import allow, current_principal
 from ..auth.principal import wants_json
 from ..domain import redaction as rd
+from ..domain import status as st
 from ..domain.roles import Role
 from ..errors import InvalidInput, NotFound
 from . import service
@@ -39,6 +40,8 @@ def index():
 @allow(*TEAM)
 def entry(entry_id: int):
     item = entries.get_entry(entry_id)
+    if item.status == st.WITHDRAWN:  # the list still links here: say what happened
+        return render_template("review/withdrawn.html", tomb=service.tombstone(item))
     words = service.original_words(item)
     if words:
         service.viewed_original(item, actor=_user(), where="review page",
@@ -55,7 +58,7 @@ def entry(entry_id: int):
 @allow(*TEAM)
 def state(entry_id: int):
     """What the review page polls while a re-render runs."""
-    item = entries.get_entry(entry_id)
+    item = entries.live_entry(entry_id)
     return jsonify(status=item.status, status_reason=item.status_reason,
                    rendered=item.rendered,
                    redaction_revision=item.redaction_revision,
@@ -69,7 +72,7 @@ def state(entry_id: int):
 @allow(*TEAM)
 def audio(entry_id: int, fmt: str):
     """The redacted audio of the last render (decrypted here; never a public link)."""
-    item = entries.get_entry(entry_id)
+    item = entries.live_entry(entry_id)
     if item.rendered_revision is None or item.kind == "text":
         raise NotFound("there is no redacted audio for this entry yet")
     with get_private_storage().open(item.result_key(f"redacted.{fmt}")) as fh:
@@ -102,7 +105,7 @@ def _rerendering(item) -> str:
 @bp.post("/entries/<int:entry_id>/redactions")
 @allow(*TEAM)
 def change_redactions(entry_id: int):
-    item = entries.get_entry(entry_id)
+    item = entries.live_entry(entry_id)
     action = request.form.get("action")
     if action == "add":
         first = _int("first")
@@ -119,14 +122,14 @@ def change_redactions(entry_id: int):
 @bp.post("/entries/<int:entry_id>/approve")
 @allow(*TEAM)
 def approve(entry_id: int):
-    service.approve(entries.get_entry(entry_id), actor=_user())
+    service.approve(entries.live_entry(entry_id), actor=_user())
     return _done(entry_id, "Approved: the redacted entry is now available for podcast work.")
 
 
 @bp.post("/entries/<int:entry_id>/send-back")
 @allow(*TEAM)
 def send_back(entry_id: int):
-    service.send_back(entries.get_entry(entry_id), request.form.get("reason", ""),
+    service.send_back(entries.live_entry(entry_id), request.form.get("reason", ""),
                       actor=_user())
     return _done(entry_id, "Sent back.")
 
@@ -134,7 +137,7 @@ def send_back(entry_id: int):
 @bp.post("/entries/<int:entry_id>/reprocess")
 @allow(*TEAM)
 def reprocess(entry_id: int):
-    service.reprocess(entries.get_entry(entry_id), actor=_user())
+    service.reprocess(entries.live_entry(entry_id), actor=_user())
     return _done(entry_id, "The pipeline is running again on this entry.")
 
 

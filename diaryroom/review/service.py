@@ -18,7 +18,17 @@ from ..domain import status as st
 from ..entries import load_text, load_transcript
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
-from ..models import AuditEvent, Entry, LocalName, Redaction, SafeguardingFlag, User, utcnow
+from ..models import (
+    AuditEvent,
+    ConsentRecord,
+    Entry,
+    Kiosk,
+    LocalName,
+    Redaction,
+    SafeguardingFlag,
+    User,
+    utcnow,
+)
 
 LISTS = ("redact", "allow")
 
@@ -184,6 +194,44 @@ def actor_names(events: list[AuditEvent]) -> dict[str, str]:
            and not e.actor.startswith("kiosk")}
     users = db.session.scalars(select(User).where(User.id.in_(ids))) if ids else []
     return {f"{u.role}:{u.id}": u.email for u in users}
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """What the team may still see of a withdrawn entry: when it came and went, who
+    withdrew it, and the consent history that shows the person's choices were kept."""
+
+    entry_id: int
+    kind: str
+    created_at: dt.datetime
+    withdrawn_at: dt.datetime | None
+    withdrawn_by: str
+    consent: list[tuple[ConsentRecord, str]]  # each record with who made it, readable
+
+
+def tombstone(entry: Entry) -> Tombstone:
+    records = list(db.session.scalars(select(ConsentRecord).where(
+        ConsentRecord.entry_id == entry.id).order_by(ConsentRecord.id)))
+    steps = [(r, describe_actor(r.actor)) for r in records]
+    by = next((who for r, who in reversed(steps) if r.action == "withdrawn"), "not recorded")
+    return Tombstone(entry.id, entry.kind, entry.created_at, entry.withdrawn_at, by, steps)
+
+
+def describe_actor(actor: str) -> str:
+    """A consent history actor (``staff:7``, ``kiosk:3``, ``receipt@kiosk:3``) in words."""
+    if actor.startswith("receipt@"):
+        return ("the person who recorded it, with their receipt code ("
+                + describe_actor(actor.removeprefix("receipt@")) + ")")
+    kind, _, number = actor.partition(":")
+    row = None
+    if number.isdigit():
+        model = {"staff": User, "kiosk": Kiosk}.get(kind)
+        row = db.session.get(model, int(number)) if model else None  # scoped to the org
+    if isinstance(row, User):
+        return row.email
+    if isinstance(row, Kiosk):
+        return f"kiosk “{row.name}”"
+    return {"staff": "a staff member", "kiosk": "a kiosk"}.get(kind, actor)
 
 
 # The organisation's lists of local names.

@@ -347,8 +347,8 @@ def test_kiosk_recording_is_kept_encrypted_transcribed_and_withdrawable(
         assert response.json["error"]["code"] == "withdrawn"
         plain_words(response.json["error"])
     assert entry_row(app, entry_id).consent == PUBLIC
-    assert api.get(f"/api/v1/entries/{entry_id}/transcript",
-                   headers=bearer(staff.token)).status_code == 404
+    gone = api.get(f"/api/v1/entries/{entry_id}/transcript", headers=bearer(staff.token))
+    assert gone.status_code == 410 and gone.json["error"]["code"] == "withdrawn"
     lookup = kiosk.action("/receipts/lookup", {"code": code})
     assert lookup.status_code == 200 and lookup.json["status"] == "withdrawn"
 
