@@ -5,33 +5,61 @@ Huey does the delivery (SQLite file queue embedded by default, Redis for many
 workers, memory for tests). Our table records state, attempts, progress and error,
 and a sweeper re-queues jobs whose worker died, so a crash never loses work. Every
 handler is idempotent: it checks the current state of its target before acting.
+
+A failure that may pass by itself (storage, network, queue or database unreachable) is
+tried again after an exponential back-off with jitter; ``Job.retry_at`` holds the time,
+so the wait survives restarts and the sweeper sends the job when it is due. An error
+the project raised on purpose for any other reason (bad media, say) fails at once.
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
+import random
 import socket
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 from urllib.parse import urlparse
 
+import botocore.exceptions
+import redis
+import redis.exceptions
+import sqlalchemy.exc
 from flask import Flask, current_app
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.api import Huey
 from huey.consumer import Consumer, Worker
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 
 from . import tenancy
-from .errors import ComponentUnavailable
+from .errors import ComponentUnavailable, DiaryRoomError, StorageError
 from .extensions import db
 from .models import Job, utcnow
+from .storage import NoSuchObject
 
 log = logging.getLogger(__name__)
 HEARTBEAT_EVERY = 5.0  # seconds between "still alive" writes while a job runs
+RETRY_CAP = 300.0  # seconds: the longest back-off between two attempts
+REDIS_CONNECT_TIMEOUT = 5  # seconds: an unreachable Redis host must not hang a request
+REDIS_SOCKET_TIMEOUT = 10  # seconds: above Huey's 1 s blocking read
 EXTENSION = "diaryroom.jobs"
+
+# Failures that may pass by themselves, and the words staff see while a job waits.
+# Checked along the exception's chain, so a StorageError raised from a botocore
+# connection error counts as the storage being unavailable.
+TRANSIENT: tuple[tuple[type[BaseException] | tuple[type[BaseException], ...], str], ...] = (
+    ((StorageError, botocore.exceptions.ConnectionError,
+      botocore.exceptions.HTTPClientError), "storage unavailable"),
+    ((redis.exceptions.ConnectionError, redis.exceptions.TimeoutError), "queue unavailable"),
+    ((sqlalchemy.exc.OperationalError, sqlalchemy.exc.TimeoutError), "database unavailable"),
+    (ComponentUnavailable, "a service unavailable"),
+    ((ConnectionError, TimeoutError), "network unavailable"),
+)
 
 
 @dataclass(frozen=True)
@@ -68,6 +96,77 @@ class JobContext:
                          .values(progress=value, heartbeat_at=utcnow()))
 
 
+def transient_reason(error: BaseException) -> str | None:
+    """Plain words for a failure worth trying again later (``"storage unavailable"``);
+    None for anything else. A missing object stays missing, so it is not transient."""
+    seen: set[int] = set()
+    cause: BaseException | None = error
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        if isinstance(cause, NoSuchObject):
+            return None
+        for types, reason in TRANSIENT:
+            if isinstance(cause, types):
+                return reason
+        cause = cause.__cause__ or cause.__context__
+    return None
+
+
+def retry_delay(attempt: int, *, base: float, cap: float = RETRY_CAP,
+                rand: Callable[[], float] = random.random) -> float:
+    """Seconds to wait after failed ``attempt`` (1 for the first): ``base`` x 2^(attempt-1),
+    at most ``cap``, spread by +-50% so jobs that failed together do not return together.
+    Half the nominal wait is guaranteed, so a run of attempts always spans an outage of
+    the length the defaults promise. ``base`` 0 means "at once".
+
+    >>> retry_delay(3, base=5, rand=lambda: 0.5)
+    20.0
+    >>> retry_delay(10, base=5, rand=lambda: 0.0)
+    150.0
+    """
+    if base <= 0:
+        return 0.0
+    nominal = min(cap, base * 2 ** (attempt - 1))
+    return nominal * (0.5 + rand())
+
+
+@dataclass(frozen=True)
+class RetryWait:
+    """A job waiting out its back-off: what staff are told about the entry meanwhile."""
+
+    reason: str
+    attempt: int  # the attempt that comes next
+    max_attempts: int
+    retry_at: dt.datetime  # naive UTC, like every time in the database
+
+    def message(self, now: dt.datetime | None = None) -> str:
+        """``waiting to retry (storage unavailable), attempt 2 of 6, next try in ~20 s``"""
+        seconds = (self.retry_at - (now or utcnow())).total_seconds()
+        when = f"next try in ~{_duration(seconds)}" if seconds >= 1 else "next try now"
+        return (f"waiting to retry ({self.reason}), attempt {self.attempt} of "
+                f"{self.max_attempts}, {when}")
+
+    def to_api(self) -> dict[str, Any]:
+        return {"reason": self.reason, "attempt": self.attempt,
+                "max_attempts": self.max_attempts,
+                "retry_at": self.retry_at.isoformat() + "Z", "message": self.message()}
+
+
+def _duration(seconds: float) -> str:
+    return f"{round(seconds)} s" if seconds < 90 else f"{round(seconds / 60)} min"
+
+
+def retry_wait(target_id: int, kinds: Iterable[str]) -> RetryWait | None:
+    """The newest job of one of ``kinds`` for ``target_id``, if it is waiting to retry."""
+    job = db.session.scalar(select(Job).where(
+        Job.target_id == target_id, Job.kind.in_(tuple(kinds)), Job.state == "queued",
+        Job.retry_at.is_not(None)).order_by(Job.id.desc()).limit(1))
+    if job is None or job.retry_at is None:
+        return None
+    return RetryWait(job.error or "temporary failure", job.attempts + 1,
+                     current_app.config["JOB_MAX_ATTEMPTS"], job.retry_at)
+
+
 def make_huey(url: str) -> Huey:
     parsed = urlparse(url)
     if parsed.scheme == "memory":
@@ -76,7 +175,9 @@ def make_huey(url: str) -> Huey:
         path = url[len("sqlite://"):]
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         return SqliteHuey("diaryroom", filename=path, results=False)
-    return RedisHuey("diaryroom", url=url, results=False)
+    pool = redis.ConnectionPool.from_url(url, socket_connect_timeout=REDIS_CONNECT_TIMEOUT,
+                                         socket_timeout=REDIS_SOCKET_TIMEOUT)
+    return RedisHuey("diaryroom", connection_pool=pool, results=False)
 
 
 class JobRuntime:
@@ -104,6 +205,24 @@ class JobRuntime:
     def dispatch(self, job_id: int) -> None:
         self.execute(job_id)
 
+    def try_dispatch(self, job_id: int) -> bool:
+        """Hand the job to the queue; if the queue cannot take it, mark the job so the
+        next sweep sends it again (the row is the truth, the message only a nudge)."""
+        try:
+            self.dispatch(job_id)
+            return True
+        except Exception as e:
+            # The type only: a Redis error's text names the server's address.
+            log.warning("could not hand job %s to the queue (%s); the sweeper will send "
+                        "it again", job_id, type(e).__name__)
+        try:
+            with self.app.app_context(), db.engine.begin() as conn:
+                conn.execute(update(Job).where(Job.id == job_id, Job.state == "queued")
+                             .values(retry_at=utcnow(), error="queue unavailable"))
+        except Exception as e:  # the database too: its heartbeat ages, the sweep finds it
+            log.warning("could not mark job %s for re-sending (%s)", job_id, type(e).__name__)
+        return False
+
     def _execute(self, job_id: int) -> None:
         with self.app.app_context():
             run_job(job_id, self.worker_name, self)
@@ -114,14 +233,18 @@ def runtime(app: Flask | None = None) -> JobRuntime:
 
 
 def enqueue(kind: str, target_id: int | None, *, org_id: int | None = None) -> Job:
-    """Record a job and hand its id to the queue. Commits the current session."""
+    """Record a job and hand its id to the queue. Commits the current session.
+
+    Once the row is committed the work is safe, so a queue that cannot take the message
+    (Redis down) is logged, not raised: the sweeper sends the job when the queue is back.
+    """
     if kind not in HANDLERS:
         raise ValueError(f"no handler for job kind {kind!r}")
     job = Job(kind=kind, target_id=target_id, state="queued",
               org_id=org_id or tenancy.current_org_id(), heartbeat_at=utcnow())
     db.session.add(job)
     db.session.commit()
-    runtime().dispatch(job.id)
+    runtime().try_dispatch(job.id)
     return job
 
 
@@ -132,7 +255,7 @@ def _claim(job_id: int, worker: str) -> bool:
         result = conn.execute(
             update(Job).where(Job.id == job_id, Job.state == "queued")
             .values(state="running", attempts=Job.attempts + 1, worker=worker,
-                    heartbeat_at=now, started_at=now, error=None))
+                    heartbeat_at=now, started_at=now, error=None, retry_at=None))
     return result.rowcount == 1
 
 
@@ -156,12 +279,17 @@ def _give_up(job: Job, message: str) -> None:
 
 
 def _heartbeat(job_id: int, app: Flask, stop: threading.Event) -> None:
-    # Beat well inside JOB_STALE_SECONDS, or the sweeper re-queues a job that is running.
-    every = min(HEARTBEAT_EVERY, app.config["JOB_STALE_SECONDS"] / 3)
+    # Beat well inside JOB_STALE_SECONDS (four beats to one stale period), or the sweeper
+    # re-queues a job that is running. A missed beat (the database blinked) is not the
+    # end: the thread must keep beating, or a long job would be taken from a live worker.
+    every = min(HEARTBEAT_EVERY, app.config["JOB_STALE_SECONDS"] / 4)
     while not stop.wait(every):
-        with app.app_context(), db.engine.begin() as conn:
-            conn.execute(update(Job).where(Job.id == job_id, Job.state == "running")
-                         .values(heartbeat_at=utcnow()))
+        try:
+            with app.app_context(), db.engine.begin() as conn:
+                conn.execute(update(Job).where(Job.id == job_id, Job.state == "running")
+                             .values(heartbeat_at=utcnow()))
+        except Exception as e:
+            log.warning("job %s: heartbeat not recorded (%s)", job_id, type(e).__name__)
 
 
 def run_job(job_id: int, worker: str, rt: JobRuntime) -> None:
@@ -181,16 +309,48 @@ def run_job(job_id: int, worker: str, rt: JobRuntime) -> None:
         _finish(job_id, worker, state="done", progress=100, finished_at=utcnow(), error=None)
     except Exception as e:
         db.session.rollback()
-        message = f"{type(e).__name__}: {e}"[:2000]
-        log.warning("job %s (%s) attempt %s failed: %s", job_id, job.kind, job.attempts, message)
-        if job.attempts < rt.app.config["JOB_MAX_ATTEMPTS"]:
-            if _finish(job_id, worker, state="queued", error=message, heartbeat_at=utcnow()):
-                rt.dispatch(job_id)
-        elif _finish(job_id, worker, state="failed", error=message, finished_at=utcnow()):
-            _give_up(job, message)
+        _failed(job, worker, e, rt)
     finally:
         stop.set()
         db.session.remove()
+
+
+def _failed(job: Job, worker: str, error: Exception, rt: JobRuntime) -> None:
+    """Record a failed attempt: wait and try again, or give up.
+
+    Transient failures (a service unreachable) are retried after a back-off; so are
+    errors nobody expected (a bug may be a race that passes). An error the project
+    raised on purpose for any other reason will be the same next time: no retry.
+    """
+    detail = f"{type(error).__name__}: {error}"[:2000]
+    reason = transient_reason(error)
+    log.warning("job %s (%s) attempt %s failed%s: %s", job.id, job.kind, job.attempts,
+                f" ({reason})" if reason else "", detail)
+    config = rt.app.config
+    permanent = reason is None and isinstance(error, DiaryRoomError)
+    if job.attempts < config["JOB_MAX_ATTEMPTS"] and not permanent:
+        delay = retry_delay(job.attempts, base=config["JOB_RETRY_SECONDS"])
+        now = utcnow()
+        # Staff see the reason while it waits: plain words, never a storage key or URL.
+        if _finish(job.id, worker, state="queued", error=reason or "unexpected error",
+                   heartbeat_at=now, retry_at=now + timedelta(seconds=delay) if delay else None):
+            if delay:
+                log.info("job %s: attempt %s in %.1f s", job.id, job.attempts + 1, delay)
+            else:
+                rt.try_dispatch(job.id)
+        return
+    # Staff read this (the jobs API, the entry's reason). Our own errors are written for
+    # them; anything else is a bug whose text may hold a path, a key or an URL: its
+    # details are in the log line above, found by the job's id.
+    if reason:
+        message = f"{reason} (tried {job.attempts} times)"
+    elif isinstance(error, DiaryRoomError):
+        message = str(error)[:2000]
+    else:
+        message = (f"unexpected error ({type(error).__name__}) after {job.attempts} "
+                   f"attempts; the details are in the server log under job {job.id}")
+    if _finish(job.id, worker, state="failed", error=message, finished_at=utcnow()):
+        _give_up(job, message)
 
 
 def sweep(app: Flask) -> list[int]:
@@ -200,8 +360,14 @@ def sweep(app: Flask) -> list[int]:
     failed instead, so it cannot take workers down for ever."""
     rt = runtime(app)
     stale_seconds = app.config["JOB_STALE_SECONDS"]
-    stale_before = utcnow() - timedelta(seconds=stale_seconds)
-    is_stale = (Job.state.in_(("running", "queued")), Job.heartbeat_at < stale_before)
+    now = utcnow()
+    stale_before = now - timedelta(seconds=stale_seconds)
+    # Running with no heartbeat; queued with no message for a while (and not waiting out a
+    # back-off); or queued and due: its back-off is over, or the queue refused it.
+    is_stale = (or_(
+        (Job.state == "running") & (Job.heartbeat_at < stale_before),
+        (Job.state == "queued") & Job.retry_at.is_(None) & (Job.heartbeat_at < stale_before),
+        (Job.state == "queued") & (Job.retry_at <= now)),)
     requeued = []
     with app.app_context(), tenancy.unscoped():
         with db.engine.begin() as conn:
@@ -220,12 +386,24 @@ def sweep(app: Flask) -> list[int]:
                 continue
             with db.engine.begin() as conn:
                 moved = conn.execute(update(Job).where(Job.id == job_id, *is_stale).values(
-                    state="queued", worker=None, heartbeat_at=utcnow())).rowcount
+                    state="queued", worker=None, heartbeat_at=utcnow(),
+                    retry_at=None)).rowcount
             if moved:
-                log.warning("job %s had no heartbeat for %ss; re-queued", job_id, stale_seconds)
-                rt.dispatch(job_id)
-                requeued.append(job_id)
+                if state == "running":
+                    log.warning("job %s had no heartbeat for %ss; re-queued", job_id,
+                                stale_seconds)
+                if rt.try_dispatch(job_id):
+                    requeued.append(job_id)
     return requeued
+
+
+def next_retry_in(app: Flask) -> float | None:
+    """Seconds until the earliest back-off ends (None: no job is waiting)."""
+    with app.app_context(), tenancy.unscoped():
+        soonest = db.session.scalar(select(Job.retry_at).where(
+            Job.state == "queued", Job.retry_at.is_not(None)).order_by(Job.retry_at).limit(1))
+        db.session.remove()
+    return None if soonest is None else (soonest - utcnow()).total_seconds()
 
 
 class Sweeper(threading.Thread):
@@ -234,12 +412,21 @@ class Sweeper(threading.Thread):
         self.app, self.stop = app, stop
 
     def run(self) -> None:
-        while not self.stop.wait(self.app.config["SWEEP_INTERVAL"]):
+        interval = self.app.config["SWEEP_INTERVAL"]
+        wait, housekeeping_at = interval, time.monotonic() + interval
+        while not self.stop.wait(wait):
+            wait = interval
             try:
                 sweep(self.app)
-                with self.app.app_context():
-                    for task in MAINTENANCE:
-                        task()
+                if time.monotonic() >= housekeeping_at:
+                    housekeeping_at = time.monotonic() + interval
+                    with self.app.app_context():
+                        for task in MAINTENANCE:
+                            task()
+                # Wake when the next back-off ends, so "next try in ~20 s" holds.
+                due = next_retry_in(self.app)
+                if due is not None:
+                    wait = min(interval, max(0.2, due))
             except Exception:
                 log.exception("job sweeper failed; will try again")
 

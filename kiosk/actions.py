@@ -3,9 +3,9 @@
 Each parses the request, calls one intake service and returns JSON; errors come back as
 ``{"error": {"code", "message"}}`` with a message the kiosk shows in plain words.
 """
-from flask import jsonify
+from flask import jsonify, request
 
-from diaryroom import intake, uploads
+from diaryroom import idempotency, intake, uploads
 from diaryroom.auth import KIOSK, allow, current_principal
 from diaryroom.http import json_object, received_response
 from diaryroom.limits import receipt_rate
@@ -18,7 +18,11 @@ uploads.register_tus_routes(bp, access=(KIOSK,))
 @bp.post("/entries")
 @allow(KIOSK, machine=True)
 def create_entry():
-    return received_response(intake.receive(current_principal(), json_object()))
+    # The kiosk sends its own id for the entry, so a retry after a lost reply (written
+    # text has no upload id to recognise it by) answers with the entry already made.
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
+    return received_response(intake.receive(current_principal(), json_object(),
+                                            idempotency_key=key))
 
 
 def consent_json(entry):

@@ -38,6 +38,38 @@ def _code() -> dict[str, Any]:
             "description": "Receipt code, e.g. amber-otter-lake-27"}
 
 
+def _idempotency_key() -> dict[str, Any]:
+    return {"name": "Idempotency-Key", "in": "header", "required": False,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            "description": "Your own id for this request (a UUID, say). Sent again with the "
+                           "same key (its answer was lost), the request makes no second "
+                           "entry: it answers 200 with the entry the first one made and its "
+                           "receipt code. Keys are per kiosk or account; a key names one "
+                           "entry for good, whatever is sent with it later. A finished "
+                           "upload's `upload_id` does the same without a key."}
+
+
+def _created_again() -> dict[str, Any]:
+    return _json("#/components/schemas/Created",
+                 "Already made by an earlier request with the same Idempotency-Key or "
+                 "upload_id; job_id is null")
+
+
+def _create_entry() -> dict[str, Any]:
+    op = _op("Make an entry: a recording sent whole (multipart `media`), a finished "
+             "resumable upload (`upload_id`), or written text (`kind: text`). Answered once "
+             "the entry is stored, even if the job queue is briefly down (it is queued "
+             "later).", _json("#/components/schemas/Created", "Created"), status="201",
+             errors=("413",), body={"required": True, "content": {
+                 "multipart/form-data": {"schema": {
+                     "$ref": "#/components/schemas/NewEntryForm"}},
+                 "application/json": {"schema": {
+                     "$ref": "#/components/schemas/NewEntry"}}}})
+    op["parameters"] = [_idempotency_key()]
+    op["responses"]["200"] = _created_again()
+    return op
+
+
 def _upload_id() -> dict[str, Any]:
     return {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
@@ -59,15 +91,7 @@ def document() -> dict[str, Any]:
             "/entries": {
                 "get": _op("Entries of your organisation, newest first",
                            _json("#/components/schemas/EntryList")),
-                "post": _op("Make an entry: a recording sent whole (multipart `media`), a "
-                            "finished resumable upload (`upload_id`), or written text "
-                            "(`kind: text`)",
-                            _json("#/components/schemas/Created", "Created"), status="201",
-                            errors=("413",), body={"required": True, "content": {
-                                "multipart/form-data": {"schema": {
-                                    "$ref": "#/components/schemas/NewEntryForm"}},
-                                "application/json": {"schema": {
-                                    "$ref": "#/components/schemas/NewEntry"}}}}),
+                "post": _create_entry(),
             },
             "/entries/{entry_id}": {"get": _op("One entry, with its receipt code and consent "
                                                "history", _json("#/components/schemas/Entry"),
@@ -170,7 +194,21 @@ def _schemas() -> dict[str, Any]:
             "id": {"type": "integer"}, "kind": {"type": "string"},
             "state": {"type": "string", "enum": ["queued", "running", "done", "failed"]},
             "progress": {"type": "integer", "minimum": 0, "maximum": 100},
-            "error": nullable_str, "attempts": {"type": "integer"}}},
+            "error": nullable_str, "attempts": {"type": "integer"},
+            "retry_at": {"type": "string", "format": "date-time", "nullable": True,
+                         "description": "A queued job is not run before this (its back-off "
+                                        "after a temporary failure)"}}},
+        "RetryWait": {"type": "object", "nullable": True, "description":
+                      "The entry's processing is waiting to try again after a temporary "
+                      "failure (storage, network, queue or database unreachable)",
+                      "properties": {
+                          "reason": {"type": "string"},
+                          "attempt": {"type": "integer", "description": "the next attempt"},
+                          "max_attempts": {"type": "integer"},
+                          "retry_at": {"type": "string", "format": "date-time"},
+                          "message": {"type": "string", "description":
+                                      "e.g. waiting to retry (storage unavailable), "
+                                      "attempt 2 of 6, next try in ~20 s"}}},
         "Consent": {"type": "object", "properties": {
             "audience": {"type": "string", "enum": ["team", "organisation", "public"]},
             "voice": {"type": "string", "enum": ["disguise", "natural"]},
@@ -188,6 +226,7 @@ def _schemas() -> dict[str, Any]:
             "urgent": {"type": "boolean"},
             "redaction_revision": {"type": "integer"},
             "rendered_revision": {"type": "integer", "nullable": True},
+            "retry": {"$ref": "#/components/schemas/RetryWait"},
             "flags": {"type": "array", "description": "Safeguarding flags (staff only)",
                       "items": {"type": "object", "properties": {
                           "category": {"type": "string"}, "first_word": {"type": "integer"},
@@ -211,7 +250,7 @@ def _schemas() -> dict[str, Any]:
             "entries": {"type": "array", "items": {"$ref": "#/components/schemas/Entry"}}}},
         "Created": {"type": "object", "properties": {
             "id": {"type": "integer"}, "receipt_code": {"type": "string"},
-            "status": {"type": "string"}, "job_id": {"type": "integer"}}},
+            "status": {"type": "string"}, "job_id": {"type": "integer", "nullable": True}}},
         "NewEntry": {"type": "object", "properties": {
             "kind": {"type": "string", "enum": ["audio", "video", "text"]},
             "upload_id": {"type": "string"}, "text": {"type": "string", "maxLength": 10000},

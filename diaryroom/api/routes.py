@@ -1,16 +1,16 @@
 """API routes: parse the request, call one service, return JSON."""
 from __future__ import annotations
 
-import json
-
 from flask import jsonify, request
 
-from .. import entries, intake, uploads
+from .. import entries, idempotency, intake, processing, uploads
 from ..auth import KIOSK, PUBLIC, allow, current_principal
+from ..bodylimit import accepts_media
+from ..domain import status as st
 from ..domain.roles import ALL_ROLES, Role
 from ..errors import InvalidInput, NotFound
 from ..extensions import db
-from ..http import json_object, received_response
+from ..http import json_object, json_value, received_response
 from ..limits import receipt_rate
 from ..models import Entry, Job
 from ..review import service as review
@@ -22,11 +22,28 @@ uploads.register_tus_routes(bp, access=(*TEAM, KIOSK))
 
 
 def entry_json(entry: Entry) -> dict:
+    if entry.status == st.WITHDRAWN:
+        return tombstone_json(entry)
     return {"id": entry.id, "status": entry.status, "status_reason": entry.status_reason,
             "kind": entry.kind, "consent": entry.consent, "language": entry.language,
             "duration": entry.duration, "created_at": entry.created_at.isoformat() + "Z",
             "urgent": entry.urgent, "redaction_revision": entry.redaction_revision,
-            "rendered_revision": entry.rendered_revision}
+            "rendered_revision": entry.rendered_revision, "retry": _retry_json(entry)}
+
+
+def _retry_json(entry: Entry) -> dict | None:
+    wait = processing.waiting_to_retry(entry)
+    return wait.to_api() if wait else None
+
+
+def tombstone_json(entry: Entry) -> dict:
+    """What is left of a withdrawn entry: that it existed, when, and what kind it was.
+    Its consent is in the history (``GET /entries/{id}``), the record that the person's
+    choices were followed; everything else came from the recording and is gone."""
+    return {"id": entry.id, "status": entry.status, "kind": entry.kind,
+            "created_at": entry.created_at.isoformat() + "Z",
+            "withdrawn_at": entry.withdrawn_at.isoformat() + "Z" if entry.withdrawn_at
+            else None}
 
 
 def flags_json(entry: Entry) -> list[dict]:
@@ -68,10 +85,7 @@ def _entry_request() -> dict:
         return json_object()
     data = request.form.to_dict()
     if data.get("consent"):
-        try:
-            data["consent"] = json.loads(data["consent"])
-        except ValueError:
-            raise InvalidInput("consent is not valid JSON", code="invalid_consent") from None
+        data["consent"] = json_value(data["consent"], what="consent", code="invalid_consent")
     if "prompt_id" in data:  # a form sends text: a number, or nothing for no card
         value = data["prompt_id"].strip()
         number = value.isascii() and value.isdigit() and len(value) <= 10
@@ -81,10 +95,12 @@ def _entry_request() -> dict:
 
 @bp.post("/entries")
 @allow(*TEAM, KIOSK)
+@accepts_media
 def create_entry():
+    key = idempotency.parse_key(request.headers.get(idempotency.HEADER))
     return received_response(intake.receive(current_principal(), _entry_request(),
                                             media=request.files.get("media"),
-                                            files_accepted=True))
+                                            files_accepted=True, idempotency_key=key))
 
 
 @bp.get("/entries")
@@ -100,6 +116,8 @@ def get_entry(entry_id: int):
     history = [{"action": r.action, "audience": r.audience, "voice": r.voice,
                 "panel_quotes": r.panel_quotes, "actor": r.actor,
                 "at": r.created_at.isoformat() + "Z"} for r in intake.consent_history(entry)]
+    if entry.status == st.WITHDRAWN:  # no receipt code, no flags: a tombstone
+        return jsonify({**tombstone_json(entry), "consent_history": history})
     return jsonify({**entry_json(entry), "receipt_code": intake.receipt_code(entry),
                     "consent_history": history, "flags": flags_json(entry)})
 
@@ -137,7 +155,7 @@ def receipt_withdraw(code: str):
 @allow(*TEAM)
 def get_transcript(entry_id: int):
     """Redacted by default. ``?original=1`` gives the unredacted words (logged)."""
-    entry = entries.get_entry(entry_id)
+    entry = entries.live_entry(entry_id)
     if request.args.get("original") in ("1", "true"):
         words = review.original_words(entry)
         if not words:
@@ -156,7 +174,7 @@ def get_transcript(entry_id: int):
 @allow(*TEAM)
 def change_redactions(entry_id: int):
     """Add (``first``..``last`` words, ``type``) or remove (the one covering ``word``)."""
-    entry = entries.get_entry(entry_id)
+    entry = entries.live_entry(entry_id)
     data = json_object()
     user = current_principal().user
     action = data.get("action")
@@ -182,13 +200,13 @@ def redactions_json(entry: Entry) -> list[dict]:
 @bp.get("/entries/<int:entry_id>/redactions")
 @allow(*TEAM)
 def list_redactions(entry_id: int):
-    return jsonify(redactions=redactions_json(entries.get_entry(entry_id)))
+    return jsonify(redactions=redactions_json(entries.live_entry(entry_id)))
 
 
 @bp.post("/entries/<int:entry_id>/approve")
 @allow(*TEAM)
 def approve_entry(entry_id: int):
-    entry = entries.get_entry(entry_id)
+    entry = entries.live_entry(entry_id)
     review.approve(entry, actor=current_principal().user)
     return jsonify(entry_json(entry))
 
@@ -196,7 +214,7 @@ def approve_entry(entry_id: int):
 @bp.post("/entries/<int:entry_id>/send-back")
 @allow(*TEAM)
 def send_back_entry(entry_id: int):
-    entry = entries.get_entry(entry_id)
+    entry = entries.live_entry(entry_id)
     review.send_back(entry, json_object().get("reason", ""), actor=current_principal().user)
     return jsonify(entry_json(entry))
 
@@ -204,6 +222,6 @@ def send_back_entry(entry_id: int):
 @bp.post("/entries/<int:entry_id>/reprocess")
 @allow(*TEAM)
 def reprocess_entry(entry_id: int):
-    entry = entries.get_entry(entry_id)
+    entry = entries.live_entry(entry_id)
     review.reprocess(entry, actor=current_principal().user)
     return jsonify(entry_json(entry)), 202

@@ -302,9 +302,12 @@
             // Only after every retry above has failed (or the server refused outright):
             // keep it on the kiosk, say so, and start again in a little while.
             var status = error && error.originalResponse ? error.originalResponse.getStatus() : 0;
-            view.problem(status ? T.saving_problem : T.saving_retry);
+            // 429/413 on starting: this kiosk's unfinished uploads fill what it may hold.
+            var full = (status === 429 || status === 413) && error.originalRequest
+              && error.originalRequest.getMethod() === 'POST';
+            view.problem(full ? T.saving_full : status ? T.saving_problem : T.saving_retry);
             if (status === 400) refreshToken();  // perhaps a stale CSRF token
-            setTimeout(begin, status === 400 ? 5000 : 30000);
+            setTimeout(begin, status === 400 ? 5000 : full ? 60000 : 30000);
           },
           onSuccess: function () {
             record.uploadId = uploadIdFrom(attempt.url);
@@ -335,7 +338,10 @@
       try {
         response = await fetch(DATA.urls.entries, {
           method: 'POST', credentials: 'same-origin',
-          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': CSRF },
+          // record.id names this entry for good: a retry whose first answer was lost
+          // gets the same entry back, not a second one.
+          headers: { 'Content-Type': 'application/json', 'Accept': 'application/json', 'X-CSRFToken': CSRF,
+                     'Idempotency-Key': record.id },
           body: JSON.stringify(entryBody(record))
         });
       } catch (e) {
