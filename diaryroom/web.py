@@ -2,18 +2,45 @@
 from __future__ import annotations
 
 import logging
+import re
+import uuid
 
-from flask import Flask, abort, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Flask,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from .adapters import get_storage
 from .auth import PUBLIC, allow, current_principal
 from .auth.principal import wants_json
-from .errors import Conflict, DiaryRoomError, InvalidInput, NotFound
-from .storage import LocalStorage, NoSuchObject
+from .errors import (
+    ComponentUnavailable,
+    Conflict,
+    DiaryRoomError,
+    InvalidInput,
+    NotFound,
+    Withdrawn,
+)
+from .preflight import readiness
+from .storage import LocalStorage, NoSuchObject, StorageError
 
 log = logging.getLogger(__name__)
+# An id a proxy in front of us chose is kept only if it cannot carry anything odd into logs.
+REQUEST_ID = re.compile(r"[A-Za-z0-9-]{8,64}")
+INTERNAL_ERROR = "Something went wrong on our side. Please try again."
+UNAVAILABLE = "This service is temporarily unavailable. Please try again in a few minutes."
+GONE_MISSING = "That file is not available."
+RETRY_AFTER = "30"  # seconds a client is asked to wait after a 503
 
 
 @allow(PUBLIC)
@@ -28,7 +55,25 @@ def home():
 
 @allow(PUBLIC)
 def healthz():
+    """Liveness: the process answers. It looks at nothing else, so it stays cheap."""
     return jsonify(status="ok")
+
+
+@allow(PUBLIC)
+def readyz():
+    """Readiness: the database, queue and storage answer. Names what is down, never where."""
+    checks = readiness(current_app._get_current_object())
+    if all(state == "ok" for state in checks.values()):
+        return jsonify(status="ready", checks=checks)
+    return jsonify(status="unavailable", checks=checks), 503, {"Retry-After": RETRY_AFTER}
+
+
+def request_id() -> str:
+    """This request's id: the caller's X-Request-ID if it is well-formed, else a new one."""
+    if "request_id" not in g:
+        incoming = request.headers.get("X-Request-ID", "")
+        g.request_id = incoming if REQUEST_ID.fullmatch(incoming) else str(uuid.uuid4())
+    return g.request_id
 
 
 @allow(PUBLIC)
@@ -51,6 +96,10 @@ def _status_for(error: DiaryRoomError) -> int:
         return 422
     if isinstance(error, Conflict):
         return 409
+    if isinstance(error, ComponentUnavailable | StorageError):
+        return 503
+    if isinstance(error, Withdrawn):
+        return 410
     return 500
 
 
@@ -58,6 +107,26 @@ def error_response(status: int, code: str, message: str):
     if wants_json():
         return jsonify(error={"code": code, "message": message}), status
     return render_template("error.html", status=status, message=message), status
+
+
+def _chain(error: BaseException) -> str:
+    """The error and its causes on one log line: an outage needs no traceback, but the
+    operator needs the cause (the endpoint that did not answer, say)."""
+    parts: list[str] = []
+    seen: BaseException | None = error
+    while seen is not None and len(parts) < 5:
+        parts.append(f"{type(seen).__name__}: {seen}")
+        seen = seen.__cause__ or seen.__context__
+    return " <- ".join(parts)
+
+
+def server_error(status: int, code: str, message: str):
+    """A 5xx: a generic message and a reference to quote; the details are in the log only
+    (exception text can name an internal URL, a bucket or a storage key)."""
+    body, status = error_response(status, code, f"{message} (Reference: {request_id()})")
+    if status == 503:
+        return body, status, {"Retry-After": RETRY_AFTER}
+    return body, status
 
 
 def init_app(app: Flask) -> None:
@@ -72,6 +141,7 @@ def init_app(app: Flask) -> None:
 
     app.add_url_rule("/", "home", home)
     app.add_url_rule("/healthz", "healthz", healthz)
+    app.add_url_rule("/readyz", "readyz", readyz)
     app.add_url_rule("/media/<path:key>", "signed_media", signed_media)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
     for bp in (auth_bp, api_bp, review_bp, admin_bp, kiosk_bp, podcast_bp):
@@ -85,23 +155,36 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(e: HTTPException):
         code = (e.name or "error").lower().replace(" ", "_")
-        return error_response(e.code or 500, code, e.description or e.name)
+        if (e.code or 500) >= 500:
+            log.error("HTTP %s [request %s]: %s", e.code, request_id(), e.description)
+            return server_error(e.code or 500, code, INTERNAL_ERROR)
+        body, status = error_response(e.code or 500, code, e.description or e.name)
+        # Keep what the error says besides its words: Retry-After on a 429, Allow on a 405.
+        extra = [(k, v) for k, v in e.get_headers() if k.lower() != "content-type"]
+        return body, status, extra
 
     @app.errorhandler(DiaryRoomError)
     def domain_error(e: DiaryRoomError):
         status = _status_for(e)
+        if status == 503:
+            log.error("unavailable [request %s]: %s", request_id(), _chain(e))
+            return server_error(503, "unavailable", UNAVAILABLE)
         if status == 500:
-            log.exception("unhandled %s", type(e).__name__)
+            log.exception("unhandled %s [request %s]", type(e).__name__, request_id())
+            return server_error(500, "internal_error", INTERNAL_ERROR)
+        if isinstance(e, NoSuchObject):  # its text is the storage key
+            log.warning("%s [request %s]", e, request_id())
+            return error_response(404, "not_found", GONE_MISSING)
         return error_response(status, getattr(e, "code", type(e).__name__.lower()), str(e))
 
     @app.errorhandler(Exception)
     def unexpected(e: Exception):
-        log.exception("unexpected error")
-        return error_response(500, "internal_error",
-                              "Something went wrong on our side. Please try again.")
+        log.exception("unexpected error [request %s]", request_id())
+        return server_error(500, "internal_error", INTERNAL_ERROR)
 
     @app.after_request
     def security_headers(response):
+        response.headers["X-Request-ID"] = request_id()
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "no-referrer")
@@ -109,6 +192,6 @@ def init_app(app: Flask) -> None:
             "Content-Security-Policy",
             "default-src 'self'; img-src 'self' data:; media-src 'self' blob:; "
             "object-src 'none'; frame-ancestors 'none'; base-uri 'self'")
-        if request.path.startswith(("/api/", "/review", "/media", "/admin")):
+        if request.path.startswith(("/api/", "/review", "/media", "/admin", "/auth")):
             response.headers.setdefault("Cache-Control", "no-store")
         return response

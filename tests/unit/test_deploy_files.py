@@ -24,7 +24,9 @@ DOCKERIGNORE = ROOT / ".dockerignore"
 
 REQUIRED_SERVICES = {"postgres", "redis", "minio", "minio-init", "migrate", "web", "worker"}
 APP_SERVICES = ("web", "worker", "migrate")
-HEALTHCHECKED = ("postgres", "redis", "minio", "web")
+HEALTHCHECKED = ("postgres", "redis", "minio", "web", "worker")
+README = ROOT / "README.md"
+WSGI = ROOT / "diaryroom" / "wsgi.py"
 DEPENDS_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
 PREFIX = "DIARYROOM_"
 
@@ -213,7 +215,12 @@ def test_healthchecks(services):
         assert check.get("test") and not check.get("disable"), name
     assert "pg_isready" in str(services["postgres"]["healthcheck"]["test"])
     assert "ping" in str(services["redis"]["healthcheck"]["test"])
-    assert "/healthz" in str(services["web"]["healthcheck"]["test"])
+    # Readiness, not liveness: web is healthy only while the database, Redis and the
+    # bucket answer.
+    assert "/readyz" in str(services["web"]["healthcheck"]["test"])
+    # The worker has no HTTP server: it runs the start-up checks again.
+    assert _command_text({"command": services["worker"]["healthcheck"]["test"]}).split() == [
+        "CMD", "diaryroom", "check"]
 
 
 def test_depends_on_references_existing_services(services):
@@ -252,9 +259,49 @@ def test_named_volumes_are_declared_and_used(compose, services):
     used = set().union(*(_named_volumes(s) for s in services.values()))
     assert used - declared == set(), "volumes used but not declared"
     assert declared - used == set(), "volumes declared but never used"
+
+
+def test_no_volume_is_shared_so_services_can_run_on_different_machines(services):
+    owners: dict[str, list[str]] = {}
+    for name, service in services.items():
+        for volume in _named_volumes(service):
+            owners.setdefault(volume, []).append(name)
+    shared = {volume: names for volume, names in owners.items() if len(names) > 1}
+    assert not shared, f"volumes shared between services: {shared}"
+    # The worker scales out (`--scale worker=N`): a named volume would be shared by its
+    # replicas, so it keeps its data dir (work folders only) in the container.
+    assert not _named_volumes(services["worker"])
+    assert not _named_volumes(services["migrate"])
+    # Resumable uploads in progress live on the web's own volume, at its data dir.
+    assert any(str(v).split(":")[1:2] == ["/data"] for v in services["web"]["volumes"])
+
+
+def test_workers_stay_within_the_cores(services):
+    env = {k: _interpolate(v, {}) for k, v in _env(services["worker"]).items()}
+    workers = int(env[PREFIX + "WORKERS"])
+    asr_threads = int(env[PREFIX + "ASR_THREADS"])
+    assert asr_threads >= 1, "0 would let every transcription take every core"
+    assert workers * asr_threads <= 4, "the defaults must fit a four-core worker machine"
+
+
+def test_compose_leaves_the_stale_job_time_to_the_app(services):
+    # A dead worker's job is re-queued after JOB_STALE_SECONDS; the app's default matches
+    # its heartbeat, and a long value here would leave jobs waiting for minutes.
     for name in APP_SERVICES:
-        assert "appdata" in _named_volumes(services[name]), name
-        assert any(str(v).startswith("appdata:/data") for v in services[name]["volumes"])
+        assert PREFIX + "JOB_STALE_SECONDS" not in _env(services[name]), name
+
+
+def test_every_required_variable_is_documented(compose):
+    text = COMPOSE.read_text()
+    required = {m.group("braced") for m in INTERPOLATION.finditer(text)
+                if m.group("op") in (":?", "?")}
+    header = text.split("\nx-app-env", 1)[0]
+    assert {name for name in required if name not in header} == set(), (
+        "the comment at the top of docker-compose.yml must name every variable it requires")
+    deploying = README.read_text().split("## Deploying on several machines", 1)[-1]
+    deploying = deploying.split("\n## ", 1)[0]
+    missing = sorted(name for name in required if f"`{name}`" not in deploying)
+    assert not missing, f"README's deployment section does not list {missing}"
 
 
 def test_minio_init_creates_the_storage_bucket(services):
@@ -268,10 +315,14 @@ def test_minio_init_creates_the_storage_bucket(services):
     assert re.search(rf"mc anonymous set none \S+/{re.escape(bucket)}\b", script)
 
 
-def test_web_serves_the_app_factory_with_gunicorn(services):
+def test_web_serves_the_checked_app_with_gunicorn(services):
     command = _command_text(services["web"])
     assert command.split()[0] == "gunicorn"
-    assert "diaryroom:create_app()" in command
+    # diaryroom.wsgi runs `serve`'s start-up checks; the bare factory would skip them.
+    assert "diaryroom.wsgi:app" in command and "diaryroom:" not in command
+    # The app is made when gunicorn asks for it (module __getattr__), not at import.
+    assert re.search(r"def __getattr__\(name.*\n.*\"app\"", WSGI.read_text()), (
+        "diaryroom/wsgi.py must give gunicorn `app`")
     assert "0.0.0.0:8000" in command
     ports = [str(p) for p in services["web"].get("ports") or []]
     assert ports and all(p.endswith(":8000") for p in ports)
@@ -344,9 +395,37 @@ def test_dockerfile_settings(dockerfile):
 
 def test_dockerfile_healthcheck_and_default_command(dockerfile):
     checks = _instructions(dockerfile, "HEALTHCHECK")
-    assert checks and "urllib" in checks[-1] and "/healthz" in checks[-1]
+    assert checks and "urllib" in checks[-1] and "/readyz" in checks[-1]
     cmd = _instructions(dockerfile, "CMD")[-1]
-    assert "gunicorn" in cmd and "diaryroom:create_app()" in cmd and "0.0.0.0:8000" in cmd
+    assert "gunicorn" in cmd and "diaryroom.wsgi:app" in cmd and "0.0.0.0:8000" in cmd
+
+
+def test_dockerfile_assembles_the_base_model_into_the_image(dockerfile):
+    env = " ".join(_instructions(dockerfile, "ENV"))
+    match = re.search(rf"\b{PREFIX}MODELS_DIR=(\S+)", env)
+    assert match, "the image must say where its models are"
+    models_dir = match.group(1)
+    assert not models_dir.startswith("/data"), "the model must not depend on the data volume"
+    lines = dockerfile.splitlines()
+    assembly = [i for i, line in enumerate(lines)
+                if line.strip().startswith("RUN") and "model_path('base'" in line]
+    installed = [i for i, line in enumerate(lines)
+                 if re.search(r"^RUN\b.*pip install --no-cache-dir \.", line.strip())]
+    user = [i for i, line in enumerate(lines) if line.strip().startswith("USER ")]
+    env_line = next(i for i, line in enumerate(lines) if f"{PREFIX}MODELS_DIR=" in line)
+    assert assembly and installed and user
+    # After the install, with the setting in force, and as root (so no run-time user can
+    # change it).
+    assert installed[0] < assembly[0] and env_line < assembly[0] < user[-1]
+
+
+def test_models_dir_setting_is_read_by_the_model_finder(monkeypatch, tmp_path):
+    models = pytest.importorskip("diaryroom.asr.models")
+    monkeypatch.delenv(PREFIX + "MODELS_DIR", raising=False)
+    assert models.models_dir(tmp_path) == tmp_path / "models"
+    monkeypatch.setenv(PREFIX + "MODELS_DIR", "/opt/diaryroom/models")
+    assert models.models_dir(tmp_path) == Path("/opt/diaryroom/models")
+    assert "MODELS_DIR" in config.KNOWN
 
 
 def test_dockerignore_keeps_local_state_out_but_not_sources(dockerfile):
