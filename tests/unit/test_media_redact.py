@@ -6,7 +6,7 @@ import doctest
 import numpy as np
 import pytest
 
-from diaryroom.media import decode, disguise, redact
+from diaryroom.media import disguise, redact, tools
 from diaryroom.media.redact import redact_audio
 
 RATE = 16_000  # Hz
@@ -134,7 +134,7 @@ def test_an_unknown_mode_is_refused():
         redact_audio(noise(), RATE, [(1.0, 1.5)], mode="beep")
 
 
-@pytest.mark.parametrize("module", [redact, disguise, decode])
+@pytest.mark.parametrize("module", [redact, disguise, tools])
 def test_doctests(module):
     result = doctest.testmod(module)
     assert result.attempted and not result.failed
