@@ -11,7 +11,7 @@ TEST_DEPS := $(RUN_DEPS) redis-server:redis-server sox:sox \
 	chromium:chromium node:nodejs npm:npm
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test install system-deps system-deps-test clean
+.PHONY: run test test-js install system-deps system-deps-test clean
 
 run: system-deps $(STAMP)
 	$(BIN)/diaryroom init
@@ -19,8 +19,14 @@ run: system-deps $(STAMP)
 	@# marked Secure here; put it behind HTTPS (and drop this) for any other use.
 	DIARYROOM_COOKIE_SECURE=$${DIARYROOM_COOKIE_SECURE:-false} $(BIN)/diaryroom serve
 
+# The kiosk's pure JavaScript modules first (node's own test runner, nothing from npm),
+# then everything else; either failing fails `make test`.
 test: system-deps-test $(STAMP) $(NODE_STAMP)
+	node --test tests/js/
 	$(BIN)/pytest
+
+test-js:
+	node --test tests/js/
 
 install: $(STAMP)
 

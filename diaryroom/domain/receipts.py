@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import unicodedata
 from functools import lru_cache
 from importlib import resources
 
@@ -42,17 +43,34 @@ def generate() -> str:
 def normalise(typed: str) -> str | None:
     """The canonical form of what someone typed, or None if it cannot be a code.
 
+    Forgiving: any case, any separators, accents dropped, and a number run into the last
+    word. The kiosk's static/kiosk/receipt.js does the same; both are pinned by the one
+    table in tests/data/receipt_codes.json.
+
     >>> normalise("  Amber Otter-LAKE 27 ")
+    'amber-otter-lake-27'
+    >>> normalise("amber otter lake27")
     'amber-otter-lake-27'
     >>> normalise("27") is None
     True
     """
-    parts = [p for p in re.split(r"[^a-z0-9]+", typed.lower()) if p]
-    if len(parts) != WORDS_IN_CODE + 1 or not parts[-1].isdigit():
+    decomposed = unicodedata.normalize("NFKD", typed.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
+    parts = _ALNUM_RUN.findall(plain)
+    last = _WORD_THEN_NUMBER.fullmatch(parts[-1]) if parts else None
+    if last:
+        parts[-1:] = [last[1], last[2]]
+    if len(parts) != WORDS_IN_CODE + 1 or not _ASCII_NUMBER.fullmatch(parts[-1]):
         return None
-    if not all(p.isalpha() for p in parts[:-1]):
+    if not all(_ASCII_WORD.fullmatch(p) for p in parts[:-1]):
         return None
     return "-".join(parts)
+
+
+_ALNUM_RUN = re.compile(r"[^\W_]+")  # runs of letters and digits, in any script
+_WORD_THEN_NUMBER = re.compile(r"([a-z]+)([0-9]+)")
+_ASCII_WORD = re.compile(r"[a-z]+")
+_ASCII_NUMBER = re.compile(r"[0-9]+")
 
 
 def lookup_hash(code: str, key: bytes) -> str:
