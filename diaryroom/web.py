@@ -60,6 +60,12 @@ def healthz():
 
 
 @allow(PUBLIC)
+def favicon():
+    """The icon browsers ask for at /favicon.ico (pages also name static/favicon.svg)."""
+    return current_app.send_static_file("favicon.ico")
+
+
+@allow(PUBLIC)
 def readyz():
     """Readiness: the database, queue and storage answer. Names what is down, never where."""
     checks = readiness(current_app._get_current_object())
@@ -142,6 +148,7 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/", "home", home)
     app.add_url_rule("/healthz", "healthz", healthz)
     app.add_url_rule("/readyz", "readyz", readyz)
+    app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_url_rule("/media/<path:key>", "signed_media", signed_media)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
     for bp in (auth_bp, api_bp, review_bp, admin_bp, kiosk_bp, podcast_bp):

@@ -1,5 +1,5 @@
 """Kiosk pages: pairing, the recording flow (one page, screens shown one at a time by
-static/kiosk/kiosk.js) and the spoken prompts it plays."""
+static/kiosk/kiosk.js and its modules) and the spoken prompts it plays."""
 from flask import (
     abort,
     current_app,
@@ -16,6 +16,7 @@ from flask_babel import get_locale, gettext, ngettext
 from diaryroom import accounts
 from diaryroom.auth import KIOSK, PUBLIC, allow, current_principal
 from diaryroom.auth.principal import KIOSK_COOKIE, principal_for_token
+from diaryroom.domain import consent
 from diaryroom.extensions import limiter
 from diaryroom.i18n import DEFAULT_LOCALE
 from diaryroom.models import Kiosk
@@ -59,7 +60,14 @@ def pair():
                             secure=current_app.config["SESSION_COOKIE_SECURE"],
                             samesite="Strict", path="/")
         return response
-    return render_template("kiosk/pair.html")
+    return render_template("kiosk/pair.html", paired_as=_paired_as())
+
+
+def _paired_as() -> str | None:
+    """The name of the kiosk this device is set up as, for staff: the kiosk's own screens
+    never show it (it means nothing to the person recording)."""
+    principal = current_principal()
+    return principal.kiosk.name if principal is not None and principal.kind == "kiosk" else None
 
 
 def _must_ask(token: str) -> bool:
@@ -88,7 +96,9 @@ def clock(seconds: int) -> str:
 
 
 def client_texts() -> dict[str, str]:
-    """Words kiosk.js shows or says, translated here. ``{name}`` marks are filled in there."""
+    """Words kiosk.js shows or says, translated here. ``{name}`` marks are filled in there.
+    The same everyday words as the screens (no "consent", "withdraw", "receipt"...); the
+    done screens' words are voice.py's, so what is shown is what "Read aloud" says."""
     _ = gettext
     return {
         "app_name": _("Diary Room"),
@@ -99,55 +109,60 @@ def client_texts() -> dict[str, str]:
         "just_write": _("Just write"),
         "your_question": _("Your question:"),
         "preparing_audio": _("Getting the microphone ready…"),
-        "preparing_video": _("Getting the camera and microphone ready…"),
-        "ready": _("Ready. Press Start recording when you want to begin."),
+        "preparing_video": _("Wait a moment. We are getting ready."),
+        "ready": _("Press Start recording when you are ready."),
         "recording": _("Recording. Press Stop when you have finished."),
-        "paused": _("Paused. Press Carry on recording when you are ready."),
+        "paused": _("Paused. Press Carry on recording to go on."),
+        # The record screen's instruction: before (voice.py's "record") and while recording.
+        "record_ready_lead": str(voice.PROMPTS["record"]),
+        "record_recording_lead": _("You are recording now. Press Stop when you have "
+                                   "finished. You can pause at any time."),
         "one_minute": _("One minute left. The recording stops by itself at {max}."),
         "seconds_left": _("{n} seconds left. The recording stops by itself at {max}."),
         "auto_stopped": _("You reached the longest recording allowed, so it stopped by "
                           "itself. Nothing has been lost."),
         "mic_error": _("We could not use the microphone. Check that nothing else is using "
                        "it and try again, or write instead."),
-        "camera_error": _("We could not use the camera or microphone. Try again, record "
-                          "with sound only, or write instead."),
-        "no_recorder": _("This kiosk cannot record. Please write instead."),
+        "camera_error": _("We could not use the camera or the mic. You can try again, "
+                          "use sound only, or write."),
+        "no_recorder": _("It cannot record here. Please write instead."),
         "length": _("Length: {time}"),
         "saving_percent": _("{percent}% saved"),
-        "saving_retry": _("The connection dropped. It is safe on this kiosk and we will "
-                          "keep trying."),
-        "saving_problem": _("We could not save it yet. It is safe on this kiosk and we "
-                            "will keep trying."),
-        "saving_full": _("The server cannot take this recording just now. It is safe on "
-                         "this kiosk and we will keep trying."),
+        "saving_retry": _("The connection dropped. It is safe here and we will keep "
+                          "trying."),
+        "saving_problem": _("We could not save it yet. It is safe here and we will keep "
+                            "trying."),
+        "saving_full": _("We cannot save it just now. It is safe here and we will keep "
+                         "trying."),
         "still_saving": _("We are still saving your last recording."),
-        "saved_earlier": _("Your earlier recording has been saved safely. For privacy, its "
-                           "receipt code is only shown to the person who made it."),
-        "saved_no_code": _("It has been saved safely, but we cannot show its receipt code "
-                           "this time."),
+        "saved_earlier": _("Your last recording has been saved safely. To keep it private, "
+                           "its code is only shown to the person who made it."),
+        "saved_no_code": _("It has been saved safely, but we cannot show its code this "
+                           "time."),
         "write_empty": _("Please write something first, or go back."),
-        "write_count": _("{used} of {max} characters used"),
-        "write_full": _("You have reached the limit. Anything more will not fit."),
-        "lookup_empty": _("Please type your receipt code first."),
-        "lookup_format": _("That does not look like a receipt code. It is three words and a "
+        # How much room is left, in words (no counts): plenty, a little, none.
+        "write_count": _("You can write a lot more."),
+        "write_nearly": _("You can only write a little more."),
+        "write_full": _("There is no room for more."),
+        "lookup_empty": _("Please type your code first."),
+        "lookup_format": _("That does not look like your code. It is three words and a "
                            "number, like amber otter lake 27."),
         "not_found": _("We could not find anything with that code. Check the words and try "
                        "again."),
         "too_many": _("Too many tries. Please wait a while, then try again."),
         "network": _("We could not reach the server. Please try again in a moment."),
-        "audience_team": _("Only the diary-room team"),
-        "audience_organisation": _("People across the organisation (internal podcast)"),
-        "audience_public": _("The public (public podcast)"),
-        "voice_disguise": _("Disguised"),
-        "voice_natural": _("Not disguised"),
-        "panel_yes": _("Yes, short quotes may be used"),
-        "panel_no": _("No quotes"),
-        "already_withdrawn": _("This has already been withdrawn. There is nothing more to "
-                               "do."),
-        "changed_title": _("Your choices have been changed"),
-        "changed_text": _("From now on we will follow your new choices."),
-        "withdrawn_title": _("It has been withdrawn"),
-        "withdrawn_text": _("It will be deleted and it will not be used."),
+        "audience_team": _("Only the diary room staff"),
+        "audience_organisation": _("People who work here"),
+        "audience_public": _("Anyone on the internet"),
+        "voice_disguise": _("Changed so people cannot tell it is you"),
+        "voice_natural": _("Not changed"),
+        "panel_yes": _("Yes, a few words may be shared"),
+        "panel_no": _("No, nothing is shared"),
+        "already_withdrawn": str(voice.PROMPTS["change_found_gone"]),
+        "changed_title": str(voice.TITLES["changed"]),
+        "changed_text": str(voice.PROMPTS["changed"]),
+        "withdrawn_title": str(voice.TITLES["withdrawn"]),
+        "withdrawn_text": str(voice.PROMPTS["withdrawn"]),
         "idle_count": _("Going back to the start in {n} seconds."),
     }
 
@@ -174,6 +189,7 @@ def home():
     }
     response = make_response(render_template(
         "kiosk/app.html", kiosk=current_principal().kiosk, cards=cards.active_cards(),
+        consent_rules=consent.client_rules(),
         prompts=voice.PROMPTS, titles=voice.TITLES, data=data, max_seconds=max_seconds,
         max_words=duration_words(max_seconds), max_clock=clock(max_seconds),
         idle_seconds=int(config["KIOSK_IDLE_SECONDS"]), chunk_size=UPLOAD_CHUNK,

@@ -26,7 +26,8 @@ from flask_babel import lazy_gettext as _l
 from diaryroom.i18n import DEFAULT_LOCALE
 
 # Each screen's heading and its first paragraph: shown on screen, and spoken (heading
-# then paragraph) word for word.
+# then paragraph) word for word. Everyday words, short sentences: every screen reads at
+# grade 4 or below (tests/browser/test_kiosk_words.py measures the rendered screens).
 TITLES = {
     "welcome": _l("Diary Room"),
     "cards": _l("Would you like a question to start you off?"),
@@ -37,38 +38,45 @@ TITLES = {
     "discard": _l("Throw it away?"),
     "saving": _l("Saving"),
     "receipt": _l("Saved safely"),
+    "finish_confirm": _l("Have you got your code?"),
     "write": _l("Write your message"),
     "change": _l("Change your mind"),
     "change_found": _l("We found it"),
-    "withdraw": _l("Withdraw it?"),
+    "change_found_gone": _l("We found it"),
+    "withdraw": _l("Take it back?"),
+    "changed": _l("Your choices have been changed"),
+    "withdrawn": _l("It has been taken back"),
     "idle": _l("Are you still there?"),
 }
 PROMPTS = {
-    "welcome": _l("What you record here is kept private and safe. Only the people you "
-                  "choose will hear it, and you can change your mind later."),
-    "cards": _l("You can choose a question to help you start, or just say what is on "
-                "your mind."),
-    "consent": _l("Choose who may hear your recording. The safest choice is already "
-                  "chosen. You can change your mind later with your receipt code."),
-    "consent_write": _l("Choose who may read what you wrote. The safest choice is already "
-                        "chosen. You can change your mind later with your receipt code."),
-    "record": _l("Press the big button to start recording. You can pause or stop at any "
-                 "time."),
-    "review": _l("Listen to your recording if you like. Nothing is kept unless you press "
-                 "Keep it."),
-    "discard": _l("It will be deleted from this kiosk. It cannot be brought back."),
+    "welcome": _l("What you say here stays private. Only the people you choose will hear "
+                  "it. You can change your mind later."),
+    "cards": _l("You can pick a question to help you start. Or just say what is on your "
+                "mind."),
+    "consent": _l("Choose who may hear it. The safest choice is picked for you. You can "
+                  "change your mind later with your code."),
+    "consent_write": _l("Choose who may read it. The safest choice is picked for you. You "
+                        "can change your mind later with your code."),
+    "record": _l("Press the big button to start. You can pause or stop at any time."),
+    "review": _l("Listen to it if you like. Nothing is kept unless you press Keep it."),
+    "discard": _l("It will be deleted. You cannot get it back."),
     "saving": _l("Please wait while we save it. This can take a little while. You do not "
                  "need to do anything."),
-    "receipt": _l("This is your receipt code. Write it down or print it, and keep it "
-                  "private. You need it if you want to change your mind later."),
+    "receipt": _l("This is your code. Write it down or print it, and keep it to yourself. "
+                  "You need it if you want to change your mind later."),
+    "finish_confirm": _l("When you finish, your code goes from the screen. We cannot show "
+                         "it again."),
     "write": _l("Write as much or as little as you like. Only the people you choose will "
                 "read it."),
-    "change": _l("Type the receipt code you were given. It is three words and a number."),
-    "change_found": _l("You can change who may hear it, or withdraw it."),
-    "withdraw": _l("If you withdraw it, it will be deleted. Nobody will hear it or read it. "
-                   "This cannot be undone."),
-    "idle": _l("If you do not press anything, we will go back to the start and clear "
-               "this screen."),
+    "change": _l("Type the code you were given. It is three words and a number."),
+    "change_found": _l("You can change who may hear it. Or you can take it back."),
+    "change_found_gone": _l("It was already taken back. There is nothing more to do."),
+    "withdraw": _l("If you take it back, it will be deleted. Nobody will hear it or read "
+                   "it. You cannot undo this."),
+    "changed": _l("From now on we will do what you chose."),
+    "withdrawn": _l("We will delete it. No one will use it."),
+    "idle": _l("If you do not press anything, we will go back to the start and clear this "
+               "screen. A recording that is paused or not saved will be thrown away."),
 }
 
 ESPEAK_VOICES = {"en_GB": "en-gb", "en": "en-gb"}

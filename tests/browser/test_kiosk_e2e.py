@@ -165,9 +165,13 @@ def open_kiosk(media_browser, installation, kiosk_cookies) -> Iterator:
             kiosk_cookies[on.url] = [c for c in context.cookies()
                                      if c["name"] == KIOSK_COOKIE]
             assert kiosk_cookies[on.url], "pairing set no kiosk cookie"
+        # The kiosk's name is for staff: shown on the pairing page, not to the person.
+        page.goto(on("/kiosk/pair"))
+        expect(page.locator(".kiosk-name")).to_contain_text(KIOSK_NAME)
+        page.goto(on("/kiosk/"))
         expect(page).to_have_url(on("/kiosk/"))
         expect(page.locator("body")).to_have_attribute("data-ready", "true")
-        expect(page.locator(".kiosk-name")).to_contain_text(KIOSK_NAME)
+        expect(page.locator(".kiosk-name")).to_have_count(0)
         return kiosk
 
     yield open_page
@@ -284,9 +288,10 @@ def test_record_audio_keep_and_it_is_transcribed(open_kiosk, server, installatio
     page = kiosk.page
     begin(page, "Record with sound", "Just talk")
     expect_screen(page, "consent", "Who may hear your recording?")
-    page.get_by_role("radio", name="People across the organisation").check()
-    expect(page.get_by_role("checkbox", name="Disguise my voice")).to_be_checked()  # kept on
-    page.get_by_role("checkbox", name="Yes, short quotes may be used").check()
+    page.get_by_role("radio", name="People who work here").check()
+    # Kept on beyond the team, unless they untick it.
+    expect(page.get_by_role("checkbox", name="Change how my voice sounds")).to_be_checked()
+    page.get_by_role("checkbox", name="Yes, you may share a few of my words").check()
     page.get_by_role("button", name="Next: start recording").click()
     expect_screen(page, "record", "Record your message")
     record_for(page, 7)
@@ -364,7 +369,7 @@ def test_written_entry(open_kiosk, server, installation, axe_check, tmp_path):
     page.get_by_role("textbox", name="Your message").fill(WRITTEN)
     page.get_by_role("button", name="Next: choose who may read it").click()
     expect_screen(page, "consent", "Who may read what you wrote?")
-    page.get_by_role("radio", name="The public (public podcast)").check()
+    page.get_by_role("radio", name="Anyone on the internet").check()
     page.get_by_role("button", name="Send it").click()
     expect_screen(page, "receipt", "Saved safely", timeout=SAVE_TIMEOUT)
     code = page.locator("#receipt-code").inner_text().strip()
@@ -420,8 +425,8 @@ def test_withdraw_by_receipt_code(open_kiosk, server, installation, axe_check):
     begin(page, "Write instead", "Just write")
     page.get_by_role("textbox", name="Your message").fill(PRIVATE)
     page.get_by_role("button", name="Next: choose who may read it").click()
-    page.get_by_role("radio", name="People across the organisation").check()
-    page.get_by_role("checkbox", name="Yes, short quotes may be used").check()
+    page.get_by_role("radio", name="People who work here").check()
+    page.get_by_role("checkbox", name="Yes, you may share a few of my words").check()
     page.get_by_role("button", name="Send it").click()
     expect_screen(page, "receipt", "Saved safely", timeout=SAVE_TIMEOUT)
     code = page.locator("#receipt-code").inner_text().strip()
@@ -429,27 +434,28 @@ def test_withdraw_by_receipt_code(open_kiosk, server, installation, axe_check):
     key = installation.entry_row(entry["id"])["original_key"]
     assert key and installation.original_exists(key)
     page.get_by_role("button", name="Finish").click()
+    page.get_by_role("button", name="Yes, finish").click()
     expect_screen(page, "welcome", "Diary Room")
 
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
+    page.get_by_role("button", name="Change my mind about something I made before").click()
     expect_screen(page, "change", "Change your mind")
     words = code.split("-")
     typed = f"  {words[0].upper()} {words[1].title()}   {words[2]} {words[3]} "
-    page.get_by_role("textbox", name="Your receipt code").fill(typed)
+    page.get_by_role("textbox", name="Your code").fill(typed)
     page.get_by_role("button", name="Find it").click()
     expect_screen(page, "change-found", "We found it")
     facts = page.locator(".facts")
-    expect(facts).to_contain_text("People across the organisation (internal podcast)")
-    expect(facts).to_contain_text("Yes, short quotes may be used")
+    expect(facts).to_contain_text("People who work here")
+    expect(facts).to_contain_text("Yes, a few words may be shared")
     # The choices, never the words themselves.
     assert "Priscilla" not in page.content()
     assert "Priscilla" not in page.locator("body").inner_text()
     check(axe_check, page, "24-e2e-change-found")
 
-    page.get_by_role("button", name="Withdraw it").click()
-    expect_screen(page, "withdraw", "Withdraw it?")
-    page.get_by_role("button", name="Yes, withdraw it").click()
-    expect_screen(page, "change-done", "It has been withdrawn")
+    page.get_by_role("button", name="Take it back").click()
+    expect_screen(page, "withdraw", "Take it back?")
+    page.get_by_role("button", name="Yes, take it back").click()
+    expect_screen(page, "change-done", "It has been taken back")
     check(axe_check, page, "25-e2e-withdrawn")
 
     status, after = server.api(f"/entries/{entry['id']}")
@@ -462,12 +468,15 @@ def test_withdraw_by_receipt_code(open_kiosk, server, installation, axe_check):
 
     # Looking it up again says so, and offers nothing more to do.
     page.get_by_role("button", name="Finish").click()
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
-    page.get_by_role("textbox", name="Your receipt code").fill(code)
+    page.get_by_role("button", name="Change my mind about something I made before").click()
+    page.get_by_role("textbox", name="Your code").fill(code)
     page.get_by_role("button", name="Find it").click()
     expect_screen(page, "change-found")
     expect(page.locator("#found-withdrawn")).to_be_visible()
     expect(page.locator("#found-actions")).to_be_hidden()
+    # ...and no words offering changes beside it (issue 9, item 4).
+    expect(page.locator("#screen-change-found [data-when-active]").first).to_be_hidden()
+    expect(page.locator("#screen-change-found .lead:visible")).to_have_count(1)
 
 
 # --- going idle ---------------------------------------------------------------------------------

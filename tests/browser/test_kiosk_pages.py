@@ -355,26 +355,33 @@ def test_record_with_sound_listen_back_record_again_and_throw_away(kiosk, live_s
     page.get_by_role("button", name=CARD_TEXT).click()
 
     expect_screen(page, "consent", "Who may hear your recording?")
-    team = page.get_by_role("radio", name="Only the diary-room team")
-    organisation = page.get_by_role("radio", name="People across the organisation")
-    public = page.get_by_role("radio", name="The public (public podcast)")
-    voice = page.get_by_role("checkbox", name="Disguise my voice")
-    quotes = page.get_by_role("checkbox", name="Yes, short quotes may be used")
+    team = page.get_by_role("radio", name="Only the diary room staff")
+    organisation = page.get_by_role("radio", name="People who work here")
+    public = page.get_by_role("radio", name="Anyone on the internet")
+    voice = page.get_by_role("checkbox", name="Change how my voice sounds")
+    quotes = page.get_by_role("checkbox", name="Yes, you may share a few of my words")
     expect(team).to_be_checked()
     expect(organisation).not_to_be_checked()
     expect(public).not_to_be_checked()
-    expect(voice).to_be_checked()
-    expect(voice).to_be_disabled()  # shown as on for the team, and explained
+    # For the team the voice is always changed: said plainly, not a greyed-out tick box.
+    expect(page.locator("#c-voice")).to_be_hidden()
+    expect(page.locator("#c-voice")).to_be_checked()
     expect(page.locator("#c-voice-team")).to_be_visible()
+    expect(page.locator("#c-voice-team")).to_have_text(
+        "Your voice will be changed so people cannot tell it is you.")
     expect(quotes).not_to_be_checked()
     check(page, "03-consent")
     organisation.check()
+    expect(voice).to_be_visible()
     expect(voice).to_be_enabled()
     expect(voice).to_be_checked()  # on by default beyond the team
     expect(page.locator("#c-voice-team")).to_be_hidden()
+    page.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    assert page.evaluate("window.scrollY") > 0
     page.get_by_role("button", name="Next: start recording").click()
 
     expect_screen(page, "record", "Record your message")
+    assert page.evaluate("window.scrollY") == 0  # each screen starts at its top
     expect(current(page).get_by_text(f"Your question: {CARD_TEXT}")).to_be_visible()
     expect(current(page).get_by_text("You can record for up to 15 minutes.")).to_be_visible()
     expect(page.locator("#max-clock")).to_have_text("15:00")
@@ -387,9 +394,14 @@ def test_record_with_sound_listen_back_record_again_and_throw_away(kiosk, live_s
         "() => Number(document.getElementById('level').getAttribute('aria-valuenow')) > 10")
     check(page, "04-record")
 
+    expect(page.locator('[data-record-lead="ready"]')).to_be_visible()
     page.get_by_role("button", name="Start recording").click()
     expect(page.get_by_role("button", name="Pause")).to_be_visible()
     expect(page.get_by_role("button", name="Back")).to_be_hidden()
+    # The keyboard is on Stop, and "press the big button to start" has gone.
+    expect(page.get_by_role("button", name="Stop")).to_be_focused()
+    expect(page.locator('[data-record-lead="ready"]')).to_be_hidden()
+    expect(page.locator('[data-record-lead="recording"]')).to_be_visible()
     page.wait_for_timeout(1200)
     check(page, "05-recording")
     page.get_by_role("button", name="Pause").click()
@@ -469,9 +481,9 @@ def test_keep_saves_to_indexeddb_first_then_uploads_and_shows_the_receipt(kiosk,
     server = FakeServer(live_server.url, entries_down=True, drop_patch=2).install(page)
     page.get_by_role("button", name="Record with sound").click()
     page.get_by_role("button", name=CARD_TEXT).click()
-    page.get_by_role("radio", name="The public (public podcast)").check()
-    page.get_by_role("checkbox", name="Disguise my voice").uncheck()
-    page.get_by_role("checkbox", name="Yes, short quotes may be used").check()
+    page.get_by_role("radio", name="Anyone on the internet").check()
+    page.get_by_role("checkbox", name="Change how my voice sounds").uncheck()
+    page.get_by_role("checkbox", name="Yes, you may share a few of my words").check()
     page.get_by_role("button", name="Next: start recording").click()
     record_for(page, 2.5)
     # Small chunks, so the upload takes several PATCHes (one of them dropped).
@@ -517,7 +529,15 @@ def test_keep_saves_to_indexeddb_first_then_uploads_and_shows_the_receipt(kiosk,
     page.emulate_media(media="screen")
     page.get_by_role("button", name="Read my code aloud").click()  # sound is not checked
 
+    # Finish asks first: the code cannot be shown again afterwards.
     page.get_by_role("button", name="Finish").click()
+    expect_screen(page, "finish-confirm", "Have you got your code?")
+    check(page, "09b-finish-confirm")
+    page.get_by_role("button", name="No, show it again").click()
+    expect_screen(page, "receipt", "Saved safely")
+    expect(page.locator("#receipt-code")).to_have_text(server.receipt)
+    page.get_by_role("button", name="Finish").click()
+    page.get_by_role("button", name="Yes, finish").click()
     expect_screen(page, "welcome", "Diary Room")
     expect(page.locator("#receipt-code")).to_have_text("")
     assert page.evaluate("Object.keys(localStorage).filter(k => k.startsWith('tus::'))") == []
@@ -594,17 +614,17 @@ def test_write_instead(kiosk, live_server):
     expect(page.locator("#screen-write [data-step]")).to_have_text("Step 2 of 4")
     box = page.get_by_role("textbox", name="Your message")
     expect(box).to_have_attribute("maxlength", "10000")
-    expect(page.locator("#write-count")).to_have_text("0 of 10,000 characters used")
+    expect(page.locator("#write-count")).to_have_text("You can write a lot more.")
     page.get_by_role("button", name="Next: choose who may read it").click()
     expect(page.get_by_role("alert")).to_have_text("Please write something first, or go back.")
     check(page, "11-write-empty")
     box.fill("Today was a good day. The staff listened.")
-    expect(page.locator("#write-count")).to_have_text("41 of 10,000 characters used")
+    expect(page.locator("#write-count")).to_have_text("You can write a lot more.")
     check(page, "12-write")
     page.get_by_role("button", name="Next: choose who may read it").click()
 
     expect_screen(page, "consent", "Who may read what you wrote?")
-    expect(page.get_by_role("checkbox", name="Disguise my voice")).to_be_hidden()
+    expect(page.get_by_role("checkbox", name="Change how my voice sounds")).to_be_hidden()
     check(page, "13-consent-write")
     page.get_by_role("button", name="Send it").click()
     expect_screen(page, "receipt", "Saved safely")
@@ -625,16 +645,16 @@ def test_write_instead(kiosk, live_server):
 def test_change_my_mind(kiosk, live_server):
     page = kiosk
     server = FakeServer(live_server.url).install(page)
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
+    page.get_by_role("button", name="Change my mind about something I made before").click()
     expect_screen(page, "change", "Change your mind")
     check(page, "14-change")
-    code = page.get_by_role("textbox", name="Your receipt code")
+    code = page.get_by_role("textbox", name="Your code")
 
     page.get_by_role("button", name="Find it").click()
-    expect(page.get_by_role("alert")).to_have_text("Please type your receipt code first.")
+    expect(page.get_by_role("alert")).to_have_text("Please type your code first.")
     code.fill("amber otter")
     page.get_by_role("button", name="Find it").click()
-    expect(page.get_by_role("alert")).to_contain_text("That does not look like a receipt code")
+    expect(page.get_by_role("alert")).to_contain_text("That does not look like your code")
     assert server.lookups == []
     code.fill("Amber Otter Fish 27")
     page.get_by_role("button", name="Find it").click()
@@ -653,14 +673,14 @@ def test_change_my_mind(kiosk, live_server):
     assert server.lookups[-1] == {"code": "amber-otter-lake-27"}
     facts = page.locator(".facts")
     expect(facts).to_contain_text("14 March 2025")
-    expect(facts).to_contain_text("The public (public podcast)")
-    expect(facts).to_contain_text("Not disguised")
-    expect(facts).to_contain_text("Yes, short quotes may be used")
-    expect(page.get_by_role("radio", name="The public (public podcast)")).to_be_checked()
+    expect(facts).to_contain_text("Anyone on the internet")
+    expect(facts).to_contain_text("Not changed")
+    expect(facts).to_contain_text("Yes, a few words may be shared")
+    expect(page.get_by_role("radio", name="Anyone on the internet")).to_be_checked()
     check(page, "16-change-found")
 
-    page.get_by_role("radio", name="Only the diary-room team").check()
-    page.get_by_role("checkbox", name="Yes, short quotes may be used").uncheck()
+    page.get_by_role("radio", name="Only the diary room staff").check()
+    page.get_by_role("checkbox", name="Yes, you may share a few of my words").uncheck()
     page.get_by_role("button", name="Save my new choices").click()
     expect_screen(page, "change-done", "Your choices have been changed")
     assert server.consent_changes == [{"code": "amber-otter-lake-27", "consent": {
@@ -668,20 +688,20 @@ def test_change_my_mind(kiosk, live_server):
 
     page.get_by_role("button", name="Finish").click()
     expect_screen(page, "welcome")
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
+    page.get_by_role("button", name="Change my mind about something I made before").click()
     # Nothing is left over from before.
-    expect(page.get_by_role("textbox", name="Your receipt code")).to_have_value("")
-    page.get_by_role("textbox", name="Your receipt code").fill("amber otter lake 27")
+    expect(page.get_by_role("textbox", name="Your code")).to_have_value("")
+    page.get_by_role("textbox", name="Your code").fill("amber otter lake 27")
     page.get_by_role("button", name="Find it").click()
-    page.get_by_role("button", name="Withdraw it").click()
-    expect_screen(page, "withdraw", "Withdraw it?")
+    page.get_by_role("button", name="Take it back").click()
+    expect_screen(page, "withdraw", "Take it back?")
     check(page, "17-withdraw")
     page.get_by_role("button", name="No, keep it").click()
     expect_screen(page, "change-found")
     assert server.withdrawals == []
-    page.get_by_role("button", name="Withdraw it").click()
-    page.get_by_role("button", name="Yes, withdraw it").click()
-    expect_screen(page, "change-done", "It has been withdrawn")
+    page.get_by_role("button", name="Take it back").click()
+    page.get_by_role("button", name="Yes, take it back").click()
+    expect_screen(page, "change-done", "It has been taken back")
     assert server.withdrawals == [{"code": "amber-otter-lake-27"}]
 
 
@@ -767,7 +787,7 @@ def test_every_screen_fits_portrait_and_200_percent_zoom(open_kiosk):
     fits("write")
     page.get_by_role("button", name="Back").click()
     page.get_by_role("button", name="Back").click()
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
+    page.get_by_role("button", name="Change my mind about something I made before").click()
     fits("change")
     page.set_viewport_size({"width": 768, "height": 1024})
     check(page, "19-change-portrait")
@@ -806,11 +826,12 @@ def test_keyboard_only(kiosk):
     assert page.evaluate("document.activeElement.value") == "team"
     page.keyboard.press("ArrowDown")
     assert page.evaluate("document.activeElement.value") == "organisation"
-    expect(page.get_by_role("radio", name="People across the organisation")).to_be_checked()
+    expect(page.get_by_role("radio", name="People who work here")).to_be_checked()
     page.keyboard.press("Tab")  # (no voice question for writing)
     assert page.evaluate("document.activeElement.id") == "c-panel"
     page.keyboard.press("Space")
-    expect(page.get_by_role("checkbox", name="Yes, short quotes may be used")).to_be_checked()
+    expect(page.get_by_role("checkbox", name="Yes, you may share a few of my words")
+           ).to_be_checked()
     page.keyboard.press("Tab")
     assert focused() == "Send it"
 
@@ -833,7 +854,7 @@ def test_end_to_end_with_the_real_server(kiosk, live_server):
     page.context.route(re.compile(r".*/kiosk/uploads/[0-9a-f]+$"), sniff)
     page.get_by_role("button", name="Record with sound").click()
     page.get_by_role("button", name=CARD_TEXT).click()
-    page.get_by_role("radio", name="People across the organisation").check()
+    page.get_by_role("radio", name="People who work here").check()
     page.get_by_role("button", name="Next: start recording").click()
     record_for(page, 2.2)
     page.evaluate("document.body.dataset.chunkSize = '16384'")
@@ -854,22 +875,23 @@ def test_end_to_end_with_the_real_server(kiosk, live_server):
     assert hashlib.sha256(bytes(sent)).hexdigest() == sha
 
     page.get_by_role("button", name="Finish").click()
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
-    page.get_by_role("textbox", name="Your receipt code").fill(code.upper().replace("-", " "))
+    page.get_by_role("button", name="Yes, finish").click()
+    page.get_by_role("button", name="Change my mind about something I made before").click()
+    page.get_by_role("textbox", name="Your code").fill(code.upper().replace("-", " "))
     page.get_by_role("button", name="Find it").click()
     expect_screen(page, "change-found", "We found it")
     expect(page.locator(".facts")).to_contain_text(
-        "People across the organisation (internal podcast)")
-    page.get_by_role("radio", name="Only the diary-room team").check()
+        "People who work here")
+    page.get_by_role("radio", name="Only the diary room staff").check()
     page.get_by_role("button", name="Save my new choices").click()
     expect_screen(page, "change-done", "Your choices have been changed")
     page.get_by_role("button", name="Finish").click()
-    page.get_by_role("button", name="I want to change my mind about an earlier recording").click()
-    page.get_by_role("textbox", name="Your receipt code").fill(code)
+    page.get_by_role("button", name="Change my mind about something I made before").click()
+    page.get_by_role("textbox", name="Your code").fill(code)
     page.get_by_role("button", name="Find it").click()
-    expect(page.locator(".facts")).to_contain_text("Only the diary-room team")
-    page.get_by_role("button", name="Withdraw it").click()
-    page.get_by_role("button", name="Yes, withdraw it").click()
-    expect_screen(page, "change-done", "It has been withdrawn")
+    expect(page.locator(".facts")).to_contain_text("Only the diary room staff")
+    page.get_by_role("button", name="Take it back").click()
+    page.get_by_role("button", name="Yes, take it back").click()
+    expect_screen(page, "change-done", "It has been taken back")
     with live_server.app.app_context(), tenancy.as_org(live_server.org_id):
         assert db.session.get(Entry, entry.id).status == "withdrawn"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import requests
 from playwright.sync_api import expect
 
+from kiosk.pages import client_texts
 from tests.browser.e2e_support import idb_records
 from tests.browser.test_kiosk_pages import (  # noqa: F401 - fixtures used by name
     CARD_TEXT,
@@ -19,6 +20,11 @@ from tests.browser.test_kiosk_pages import (  # noqa: F401 - fixtures used by na
 )
 
 TUS = {"Tus-Resumable": "1.0.0"}
+
+
+def client_texts_retry(app) -> str:
+    with app.test_request_context():
+        return client_texts()["saving_retry"]
 
 
 def test_a_full_quota_is_explained_and_the_recording_kept(kiosk, live_server):  # noqa: F811
@@ -37,9 +43,10 @@ def test_a_full_quota_is_explained_and_the_recording_kept(kiosk, live_server):  
         record_for(page, 1.5)
         page.get_by_role("button", name="Keep it").click()
         expect_screen(page, "saving", "Saving")
-        expect(page.locator("#saving-status")).to_have_text(
-            "The server cannot take this recording just now. It is safe on this kiosk and "
-            "we will keep trying.")
+        with live_server.app.test_request_context():
+            full = client_texts()["saving_full"]  # the quota's own words, not a drop's
+        assert full != client_texts_retry(live_server.app)
+        expect(page.locator("#saving-status")).to_have_text(full)
         (kept,) = idb_records(page)
         assert kept["state"] == "kept" and kept["blob"] > 0
     finally:

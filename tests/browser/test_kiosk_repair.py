@@ -23,7 +23,9 @@ def test_a_paired_kiosk_asks_before_following_a_new_pairing_link(new_page, live_
     page.get_by_label("Pairing code").fill(live_server.world.kiosk_tokens["A"])
     page.get_by_role("button", name="Pair").click()
     expect(page).to_have_url(live_server("/kiosk/"))
+    page.goto("/kiosk/pair")  # its name is for staff, never on the kiosk's screens
     expect(page.get_by_text('This kiosk is paired as "A kiosk".')).to_be_visible()
+    page.goto("/kiosk/")
 
     token = pair_another_kiosk(live_server, "Somebody else's kiosk")
     link = live_server(f"/kiosk/pair#token={token}")
@@ -39,13 +41,17 @@ def test_a_paired_kiosk_asks_before_following_a_new_pairing_link(new_page, live_
     # No: nothing changes.
     page.get_by_role("button", name="No, keep it as it is").click()
     expect(page).to_have_url(re.compile(re.escape(live_server("/kiosk/")) + r"\??$"))
+    page.goto("/kiosk/pair")  # its name is for staff, never on the kiosk's screens
     expect(page.get_by_text('This kiosk is paired as "A kiosk".')).to_be_visible()
+    page.goto("/kiosk/")
 
     # Yes: it is set up again with the new link.
     page.goto(link)
     page.get_by_role("button", name="Yes, set it up again").click()
     expect(page).to_have_url(live_server("/kiosk/"))
+    page.goto("/kiosk/pair")  # its name is for staff, never on the kiosk's screens
     expect(page.get_by_text("This kiosk is paired as \"Somebody else's kiosk\".")).to_be_visible()
+    page.goto("/kiosk/")
 
     # The same link again on the kiosk it set up: nothing to ask.
     page.goto(link)
@@ -57,4 +63,6 @@ def test_a_device_that_is_not_a_kiosk_pairs_from_the_link_at_once(new_page, live
     page = new_page()
     page.goto(live_server(f"/kiosk/pair#token={token}"))
     expect(page).to_have_url(live_server("/kiosk/"))
+    page.goto("/kiosk/pair")  # its name is for staff, never on the kiosk's screens
     expect(page.get_by_text('This kiosk is paired as "Fresh kiosk".')).to_be_visible()
+    page.goto("/kiosk/")

@@ -62,6 +62,7 @@ EXPECTED: dict[str, frozenset[str]] = {
     "home": EVERYONE,
     "healthz": EVERYONE,
     "readyz": EVERYONE,
+    "favicon": EVERYONE,
     "signed_media": EVERYONE,
     "auth.login": EVERYONE,
     "auth.logout": USERS,

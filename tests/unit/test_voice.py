@@ -45,8 +45,8 @@ def test_every_prompt_becomes_a_real_mp3(prompts_dir):
 
 def test_the_spoken_words_are_the_screen_heading_then_its_paragraph():
     assert voice.prompt_text("welcome") == (
-        "Diary Room. What you record here is kept private and safe. Only the people you "
-        "choose will hear it, and you can change your mind later.")
+        "Diary Room. What you say here stays private. Only the people you choose will "
+        "hear it. You can change your mind later.")
     assert voice.prompt_text("idle").startswith("Are you still there? If you do not")
     assert set(voice.TITLES) == set(voice.PROMPTS)
 
