@@ -35,6 +35,7 @@ KNOWN = {
     "MODELS_DIR",  # read by diaryroom.asr.models, which also runs without an app
     "LOGIN_ACCOUNT_RATE_LIMIT", "TRUSTED_PROXIES",
     "MAX_JSON_KB", "MAX_OPEN_UPLOADS", "MAX_RESERVED_MB",
+    "REFRESH_DOCS",  # read by tests/browser/test_kiosk_layout.py only: copy its pictures
 }
 # Files 0600 and folders 0700: the data folder holds recordings and their transcripts.
 PRIVATE_UMASK = 0o077

@@ -158,10 +158,12 @@ def page(new_page):
     return new_page()
 
 
-def save_screenshot(page, name: str) -> Path:
+def save_screenshot(page, name: str, *, full_page: bool = True) -> Path:
+    """The whole page by default; ``full_page=False`` shows the window as a person sees
+    it (a full-page picture draws a bar stuck to the window's bottom mid-page)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path
 
 
