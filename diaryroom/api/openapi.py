@@ -19,7 +19,8 @@ def _op(summary: str, ok: dict[str, Any], *, secured: bool = True, params: list 
         op["responses"]["404"] = ERROR
     if body:
         op["requestBody"] = body
-        op["responses"]["422"] = ERROR
+        # 413: a body over DIARYROOM_MAX_JSON_KB (media bodies have their own limit).
+        op["responses"].update({"413": ERROR, "422": ERROR})
     op["responses"].update(dict.fromkeys(errors, ERROR))
     return op
 
@@ -78,7 +79,11 @@ def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {"title": "Diary Room API", "version": "1",
-                 "description": "Errors are JSON: {\"error\": {\"code\", \"message\"}}."},
+                 "description": "Errors are JSON: {\"error\": {\"code\", \"message\"}}. "
+                                "Every answer carries an X-Request-ID; a 500 or 503 says "
+                                "only to try again, with that id as its reference. A "
+                                "withdrawn entry answers 410 to anything but GET "
+                                "/entries/{entry_id}, which gives its tombstone."},
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "paths": {
@@ -103,32 +108,33 @@ def document() -> dict[str, Any]:
                            _json("#/components/schemas/Transcript"),
                            params=[_id("entry_id"), {
                                "name": "original", "in": "query", "required": False,
-                               "schema": {"type": "string", "enum": ["1", "true"]}}])},
+                               "schema": {"type": "string", "enum": ["1", "true"]}}],
+                           errors=("410",))},
             "/entries/{entry_id}/redactions": {
                 "get": _op("The entry's redactions (type, word range, times, keyed hash)",
                            _json("#/components/schemas/RedactionList"),
-                           params=[_id("entry_id")]),
+                           params=[_id("entry_id")], errors=("410",)),
                 "post": _op("Add a redaction over words `first`..`last` with a `type`, or "
                             "remove the one covering `word`; the audio is re-rendered",
                             _json("#/components/schemas/Entry"), params=[_id("entry_id")],
-                            errors=("409",), body={"required": True, "content": {
+                            errors=("409", "410"), body={"required": True, "content": {
                                 "application/json": {"schema": {
                                     "$ref": "#/components/schemas/RedactionChange"}}}})},
             "/entries/{entry_id}/approve": {
                 "post": _op("Approve the reviewed entry (its latest render) for podcast "
                             "work", _json("#/components/schemas/Entry"),
-                            params=[_id("entry_id")], errors=("409",))},
+                            params=[_id("entry_id")], errors=("409", "410"))},
             "/entries/{entry_id}/send-back": {
                 "post": _op("Undo an approval, or stop an entry in review, with a reason",
                             _json("#/components/schemas/Entry"), params=[_id("entry_id")],
-                            errors=("409",), body={"required": True, "content": {
+                            errors=("409", "410"), body={"required": True, "content": {
                                 "application/json": {"schema": {
                                     "type": "object", "required": ["reason"],
                                     "properties": {"reason": {"type": "string"}}}}}})},
             "/entries/{entry_id}/reprocess": {
                 "post": _op("Run the pipeline again on an entry that needs attention",
                             _json("#/components/schemas/Entry", "Accepted"), status="202",
-                            params=[_id("entry_id")], errors=("409",))},
+                            params=[_id("entry_id")], errors=("409", "410"))},
             "/entries/{entry_id}/withdraw": {
                 "post": _op("Withdraw an entry on the person's behalf: media and text are "
                             "deleted, the consent history stays",
@@ -153,7 +159,7 @@ def document() -> dict[str, Any]:
                 "post": _op("Start a resumable upload (tus 1.0.0 creation: Upload-Length, "
                             "Upload-Metadata headers)", {"description": "Created; Location "
                                                          "header names the upload"},
-                            status="201", errors=("400", "412", "413"))},
+                            status="201", errors=("400", "412", "413", "429"))},
             "/uploads/{upload_id}": {
                 "options": _op("What the server supports (as OPTIONS /uploads)",
                                {"description": "No content; the headers say"},

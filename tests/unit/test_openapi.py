@@ -116,3 +116,15 @@ def test_real_error_responses_match_the_error_schema(world, client, spec):
     # and the schema is strict enough to reject a body that is not an error
     assert not validator.is_valid({"message": "not found"})
     assert not validator.is_valid({"error": {"code": "not_found"}})
+
+
+def test_the_security_answers_are_documented(spec):
+    """What issue 8 added to the API's answers is in the document a client reads: a
+    withdrawn entry's 410, a JSON body over the limit's 413, a full upload quota's 429."""
+    for path, method, op in operations(spec):
+        codes = set(op["responses"])
+        if path.startswith("/entries/{entry_id}/") and path != "/entries/{entry_id}/withdraw":
+            assert "410" in codes, f"{method.upper()} {path} does not say 410 (withdrawn)"
+        if "requestBody" in op:
+            assert "413" in codes, f"{method.upper()} {path} does not say 413 (too large)"
+    assert "429" in spec["paths"]["/uploads"]["post"]["responses"]
