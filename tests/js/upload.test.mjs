@@ -53,3 +53,35 @@ test('what each answer to making the entry leads to', () => {
   assert.equal(entryOutcome(404, '', { kind: 'text' }, 0), 'failed');
   assert.equal(entryOutcome(422, 'invalid', audio, 0), 'failed');
 });
+
+test('a retried entry carries the same Idempotency-Key, so the server makes one entry', async () => {
+  const { Uploader } = await import('../../static/kiosk/upload.js');
+  const sent = [];
+  let calls = 0;
+  const realFetch = globalThis.fetch;
+  globalThis.fetch = async (url, init) => {
+    sent.push({ url, headers: init.headers, body: JSON.parse(init.body) });
+    calls += 1;
+    if (calls === 1) throw new TypeError('the reply was lost');  // as a dropped connection
+    return new Response(JSON.stringify({ id: 7, receipt_code: 'amber-otter-lake-27' }),
+      { status: 200 });
+  };
+  const confirmed = [];
+  const store = { confirmed: async (r) => { confirmed.push(r.id); }, update: async () => {} };
+  const seen = {};
+  const view = { progress() {}, problem: (reason) => { seen.problem = reason; },
+    failed: (m) => { seen.failed = m; }, done: (data) => { seen.done = data; } };
+  const record = { id: 'rec-42', kind: 'text', text: 'hello', promptId: null,
+    consent: { audience: 'team', voice: 'disguise', panel_quotes: false } };
+  try {
+    await new Uploader({ uploads: '/u', entries: '/kiosk/entries', csrf: () => 't', store })
+      .save(record, view);
+  } finally {
+    globalThis.fetch = realFetch;
+  }
+  assert.equal(sent.length, 2);
+  assert.deepEqual(sent.map((s) => s.headers['Idempotency-Key']), ['rec-42', 'rec-42']);
+  assert.equal(seen.problem, 'retry');
+  assert.deepEqual(seen.done, { id: 7, receipt_code: 'amber-otter-lake-27' });
+  assert.deepEqual(confirmed, ['rec-42']);  // only now may the kiosk forget it
+});
