@@ -21,7 +21,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,6 +311,37 @@ class ServerProcess:
 
 
 # --- waiting -------------------------------------------------------------------------------
+
+
+
+@contextmanager
+def served(folder: Path, *, label: str, prepare: Callable[[Installation], None],
+           extra_env: dict[str, str] | None = None) -> Iterator[ServerProcess]:
+    """`diaryroom serve` (no workers) on a fresh installation in ``folder``, on SQLite or
+    a new PostgreSQL database. The tables come from the models (quicker than `diaryroom
+    init`; the migrations have tests of their own); ``prepare(install)`` then adds the
+    accounts and kiosks a test needs, inside an app context."""
+    from diaryroom.extensions import db
+    from tests.conftest import fresh_database
+
+    with fresh_database(folder / "db", label=label) as url:
+        install = Installation.create(folder, url)
+        try:
+            with install.app().app_context():
+                db.create_all()
+                with db.engine.begin() as conn:  # what `diaryroom init` leaves behind
+                    conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version "
+                                      "(version_num VARCHAR(32) PRIMARY KEY)"))
+                prepare(install)
+        finally:
+            install.close()
+        process = ServerProcess(install, install.port, workers=False, extra_env=extra_env)
+        process.start()
+        try:
+            yield process
+        finally:
+            process.stop()
+            install.close()  # what the test itself opened to look at the database
 
 def wait_for(check: Callable[[], Any], *, timeout: float, interval: float = 0.5,
              what: str = "the condition", pump: Callable[[float], None] | None = None) -> Any:

@@ -9,7 +9,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import text
 
 from diaryroom import accounts
 from diaryroom.auth import passwords
@@ -17,8 +16,8 @@ from diaryroom.config import TestConfig as AppConfig  # not collected by pytest
 from diaryroom.domain.roles import Role
 from diaryroom.errors import ConfigError
 from diaryroom.extensions import db
-from tests.browser.e2e_support import Installation, ServerProcess
-from tests.conftest import PASSWORD, World, csrf_from, fresh_database, make_app
+from tests.browser.e2e_support import Installation, ServerProcess, served
+from tests.conftest import PASSWORD, World, csrf_from, make_app
 from tests.integration.test_sessions import cookie_of, http
 
 WRONG = "not the password at all"
@@ -204,24 +203,15 @@ def test_pages_showing_new_secrets_are_not_stored(world_with):
 
 @pytest.fixture
 def proxied_server(tmp_path) -> Iterator[ServerProcess]:
-    with fresh_database(tmp_path / "db", label="limits") as url:
-        install = Installation.create(tmp_path, url)
-        with install.app().app_context():
-            db.create_all()
-            with db.engine.begin() as conn:  # what `diaryroom init` leaves behind
-                conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version "
-                                  "(version_num VARCHAR(32) PRIMARY KEY)"))
-            org = accounts.create_organisation("Behind a proxy")
-            for email in ("guessed@example.org", "colleague@example.org"):
-                accounts.create_user(org.id, email, Role.STAFF, PASSWORD)
-        install.close()
-        process = ServerProcess(install, install.port, workers=False, extra_env={
-            "DIARYROOM_TRUSTED_PROXIES": "1", "DIARYROOM_LOGIN_RATE_LIMIT": "4 per 15 minutes"})
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    def prepare(install: Installation) -> None:
+        org = accounts.create_organisation("Behind a proxy")
+        for email in ("guessed@example.org", "colleague@example.org"):
+            accounts.create_user(org.id, email, Role.STAFF, PASSWORD)
+
+    with served(tmp_path, label="limits", prepare=prepare, extra_env={
+            "DIARYROOM_TRUSTED_PROXIES": "1",
+            "DIARYROOM_LOGIN_RATE_LIMIT": "4 per 15 minutes"}) as process:
+        yield process
 
 
 def test_real_server_behind_a_proxy_locks_out_one_address_only(proxied_server):

@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from diaryroom import accounts, tenancy
 from diaryroom.auth import passwords
@@ -38,8 +38,8 @@ from diaryroom.media.render import load_samples
 from diaryroom.media.validate import validate
 from diaryroom.models import Entry
 from tests import media_fixtures as fx
-from tests.browser.e2e_support import Installation, ServerProcess
-from tests.conftest import PASSWORD, bearer, csrf_from, fresh_database, run_jobs
+from tests.browser.e2e_support import Installation, ServerProcess, served
+from tests.conftest import PASSWORD, bearer, csrf_from, run_jobs
 from tests.integration.test_intake import api_upload
 
 REFUSED_PROMPTLY = 30  # s: well under the 60 s hard limit, so the allow-list refused it
@@ -325,23 +325,13 @@ def test_request_limits_come_from_a_setting(tmp_path):
 @pytest.fixture
 def server(tmp_path):
     """`diaryroom serve` (waitress, 8 threads) with a staff account and a paired kiosk."""
-    with fresh_database(tmp_path / "db", label="media") as url:
-        install = Installation.create(tmp_path, url)
-        with install.app().app_context():
-            db.create_all()
-            with db.engine.begin() as conn:  # what `diaryroom init` leaves behind
-                conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version "
-                                  "(version_num VARCHAR(32) PRIMARY KEY)"))
-            org = accounts.create_organisation("Real server")
-            accounts.create_user(org.id, "staff@example.org", Role.STAFF, PASSWORD)
-            _, install.kiosk_token = accounts.pair_kiosk(org.id, "Front desk")
-        install.close()
-        process = ServerProcess(install, install.port, workers=False)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    def prepare(install: Installation) -> None:
+        org = accounts.create_organisation("Real server")
+        accounts.create_user(org.id, "staff@example.org", Role.STAFF, PASSWORD)
+        _, install.kiosk_token = accounts.pair_kiosk(org.id, "Front desk")
+
+    with served(tmp_path, label="media", prepare=prepare) as process:
+        yield process
 
 
 def post_media(server: ServerProcess, data: bytes, filename: str) -> tuple[int, dict]:

@@ -257,40 +257,31 @@ def test_a_large_upload_in_flight_is_parked_under_the_data_folder(tmp_path):
     must be in the data folder's owner-only tmp, not the system temp folder."""
     import http.client
 
-    from tests.browser.e2e_support import Installation, ServerProcess
-    from tests.conftest import _empty_tables, fresh_database
+    from diaryroom import accounts
+    from tests.browser.e2e_support import served
 
-    with fresh_database(tmp_path / "db", label="parked") as url:
-        install = Installation.create(tmp_path, url)
-        with install.context() as session:
-            _empty_tables()
-            from diaryroom import accounts
-            org = accounts.create_organisation("Parked service")
-            _, token = accounts.pair_kiosk(org.id, "Front desk")
-            session.commit()
-        server = ServerProcess(install, install.port, workers=False)
-        server.start()
-        try:
-            boundary = "diaryroom-test-boundary"
-            head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; "
-                    "filename=\"speech.wav\"\r\nContent-Type: audio/wav\r\n\r\n").encode()
-            body_size = 3 * 1024 * 1024
-            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
-            conn.putrequest("POST", "/api/v1/entries")
-            conn.putheader("Authorization", f"Bearer {token}")
-            conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
-            conn.putheader("Content-Length", str(body_size))
-            conn.endheaders()
-            conn.send(head + secrets.token_bytes(2 * 1024 * 1024))  # most, not all of it
-            parked: list[str] = []
-            deadline = time.monotonic() + 20
-            while not parked and time.monotonic() < deadline:
-                parked = _parked_files(server.proc.pid)
-                time.sleep(0.1)
-            conn.close()
-        finally:
-            server.stop()
-            install.close()
+    def prepare(install) -> None:
+        org = accounts.create_organisation("Parked service")
+        _, install.kiosk_token = accounts.pair_kiosk(org.id, "Front desk")
+
+    boundary = "diaryroom-test-boundary"
+    head = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"media\"; "
+            "filename=\"speech.wav\"\r\nContent-Type: audio/wav\r\n\r\n").encode()
+    with served(tmp_path, label="parked", prepare=prepare) as server:
+        install = server.install
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        conn.putrequest("POST", "/api/v1/entries")
+        conn.putheader("Authorization", f"Bearer {install.kiosk_token}")
+        conn.putheader("Content-Type", f"multipart/form-data; boundary={boundary}")
+        conn.putheader("Content-Length", str(3 * 1024 * 1024))
+        conn.endheaders()
+        conn.send(head + secrets.token_bytes(2 * 1024 * 1024))  # most, not all of it
+        parked: list[str] = []
+        deadline = time.monotonic() + 20
+        while not parked and time.monotonic() < deadline:
+            parked = _parked_files(server.proc.pid)
+            time.sleep(0.1)
+        conn.close()
     assert parked, "the server parked nothing on disk (has waitress changed?)"
     private = str(install.data_dir / workdir.TEMP) + "/"
     assert all(p.startswith(private) for p in parked), parked

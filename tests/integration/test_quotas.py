@@ -22,8 +22,8 @@ from diaryroom import accounts, tenancy
 from diaryroom.extensions import db
 from diaryroom.models import utcnow
 from diaryroom.uploads import Upload
-from tests.browser.e2e_support import Installation, ServerProcess
-from tests.conftest import _empty_tables, bearer, fresh_database, make_app
+from tests.browser.e2e_support import Installation, served
+from tests.conftest import bearer, make_app
 
 MiB = 1024 * 1024
 TUS = {"Tus-Resumable": "1.0.0"}
@@ -163,28 +163,16 @@ def test_location_is_a_path_whatever_the_host_header_says(app, world):
 # --- against a real server process --------------------------------------------------------
 
 def set_up(install: Installation) -> None:
-    """Tables from the models (as the rest of the suite makes them; the migrations have
-    their own tests) and one paired kiosk, made in this process: quicker than the CLI."""
-    with install.context() as session:
-        _empty_tables()
-        org = accounts.create_organisation("Quota service")
-        _, install.kiosk_token = accounts.pair_kiosk(org.id, "Front desk")
-        session.commit()
+    """One paired kiosk, made in this process: quicker than the CLI."""
+    org = accounts.create_organisation("Quota service")
+    _, install.kiosk_token = accounts.pair_kiosk(org.id, "Front desk")
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     folder = tmp_path_factory.mktemp("quota-server")
-    with fresh_database(folder / "db", label="quotas") as url:
-        install = Installation.create(folder, url)
-        set_up(install)
-        process = ServerProcess(install, install.port, workers=False)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
-            install.close()
+    with served(folder, label="quotas", prepare=set_up) as process:
+        yield process
 
 
 def rss_kb(pid: int) -> int:

@@ -12,15 +12,15 @@ from urllib.parse import urlencode, urlsplit
 
 import pytest
 from argon2 import PasswordHasher
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from diaryroom import accounts, tenancy
 from diaryroom.auth import passwords
 from diaryroom.domain.roles import Role
 from diaryroom.extensions import db
 from diaryroom.models import ApiToken, User
-from tests.browser.e2e_support import SCRIPT, Installation, ServerProcess
-from tests.conftest import PASSWORD, AuthActions, bearer, csrf_from, fresh_database
+from tests.browser.e2e_support import SCRIPT, Installation, ServerProcess, served
+from tests.conftest import PASSWORD, AuthActions, bearer, csrf_from
 
 NEW_PASSWORD = "another perfectly long passphrase"
 
@@ -233,23 +233,13 @@ def test_adding_an_email_in_use_says_the_same_whoever_holds_it(world):
 @pytest.fixture
 def server(tmp_path):
     """`diaryroom serve` on a fresh installation with a staff account and its API token."""
-    with fresh_database(tmp_path / "db", label="sessions") as url:
-        install = Installation.create(tmp_path, url)
-        with install.app().app_context():
-            db.create_all()
-            with db.engine.begin() as conn:  # what `diaryroom init` leaves behind
-                conn.execute(text("CREATE TABLE IF NOT EXISTS alembic_version "
-                                  "(version_num VARCHAR(32) PRIMARY KEY)"))
-            org = accounts.create_organisation("Real server")
-            user, _ = accounts.create_user(org.id, "leaver@example.org", Role.STAFF, PASSWORD)
-            _, install.staff_token = accounts.issue_api_token(user, "laptop")
-        install.close()
-        process = ServerProcess(install, install.port, workers=False)
-        process.start()
-        try:
-            yield process
-        finally:
-            process.stop()
+    def prepare(install: Installation) -> None:
+        org = accounts.create_organisation("Real server")
+        user, _ = accounts.create_user(org.id, "leaver@example.org", Role.STAFF, PASSWORD)
+        _, install.staff_token = accounts.issue_api_token(user, "laptop")
+
+    with served(tmp_path, label="sessions", prepare=prepare) as process:
+        yield process
 
 
 def http(url: str, *, cookie: str | None = None, form: dict[str, str] | None = None,
