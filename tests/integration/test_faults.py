@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +35,8 @@ from diaryroom.storage import NoSuchObject
 from tests.conftest import AuthActions, World, bearer, make_app, run_jobs
 from tests.integration.conftest import admin_client
 from tests.integration.test_intake import KioskBrowser
+from tests.integration.test_jobs import wait_until
 
-WAIT = 120.0  # seconds: the most any wait in this file may take
 REDIS_SERVER = "/usr/bin/redis-server"
 SPEECH = "Hello, this is my diary. Today I went to the library and read a good book."
 
@@ -55,17 +55,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def wait_until(condition: Callable[[], Any], what: str, *, timeout: float = WAIT,
-               every: float = 0.05) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(every)
-    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
 def job_row(app, job_id: int) -> Any:
