@@ -105,9 +105,10 @@ def test_every_screen_reads_at_grade_4_and_uses_no_banned_words(
 
 
 @pytest.fixture
-def texts(app) -> dict[str, str]:
-    """client_texts() as the kiosk shows them, with sample values in the {marks}."""
-    with app.test_request_context("/kiosk/"):
+def texts(live_server) -> dict[str, str]:
+    """client_texts() as the kiosk shows them, with sample values in the {marks}. (The
+    session's server app: a fresh one would empty the tables it shares on PostgreSQL.)"""
+    with live_server.app.test_request_context("/kiosk/"):
         raw = client_texts()
     return {key: re.sub(r"\{(\w+)\}", lambda m: SAMPLE_VALUES.get(m.group(1), "3"), value)
             for key, value in raw.items()}
