@@ -224,18 +224,9 @@ def stop(proc: subprocess.Popen) -> str:
         return proc.communicate(timeout=10)[0]
 
 
-@pytest.fixture
-def migrated_app(tmp_path, _postgres_schema):
-    app = make_app(tmp_path / "data")
-    yield app
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
-
-
-def test_gunicorn_refuses_to_start_without_its_queue(migrated_app, tmp_path, closed_port):
+def test_gunicorn_refuses_to_start_without_its_queue(app, tmp_path, closed_port):
     proc = start_gunicorn(tmp_path, gunicorn_env(
-        migrated_app, QUEUE_URL=f"redis://127.0.0.1:{closed_port}/0"), free_port())
+        app, QUEUE_URL=f"redis://127.0.0.1:{closed_port}/0"), free_port())
     try:
         proc.wait(60)
     finally:
@@ -246,9 +237,9 @@ def test_gunicorn_refuses_to_start_without_its_queue(migrated_app, tmp_path, clo
     assert lines and "Redis at DIARYROOM_QUEUE_URL is not reachable" in lines[0], output
 
 
-def test_gunicorn_serves_readyz_when_all_is_well(migrated_app, tmp_path):
+def test_gunicorn_serves_readyz_when_all_is_well(app, tmp_path):
     port = free_port()
-    proc = start_gunicorn(tmp_path, gunicorn_env(migrated_app), port)
+    proc = start_gunicorn(tmp_path, gunicorn_env(app), port)
     status, body = None, ""
     try:
         deadline = time.monotonic() + 60
@@ -268,14 +259,14 @@ def test_gunicorn_serves_readyz_when_all_is_well(migrated_app, tmp_path):
     assert "Traceback" not in output, output
 
 
-def test_check_command_is_the_workers_health_check(migrated_app, tmp_path, closed_port):
+def test_check_command_is_the_workers_health_check(app, tmp_path, closed_port):
     script = Path(sys.executable).parent / "diaryroom"
-    ok = subprocess.run([str(script), "check"], env=gunicorn_env(migrated_app), cwd=tmp_path,
+    ok = subprocess.run([str(script), "check"], env=gunicorn_env(app), cwd=tmp_path,
                         capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
     broken = subprocess.run(
         [str(script), "check"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-        env=gunicorn_env(migrated_app, QUEUE_URL=f"redis://127.0.0.1:{closed_port}/0"))
+        env=gunicorn_env(app, QUEUE_URL=f"redis://127.0.0.1:{closed_port}/0"))
     assert broken.returncode == 2, (broken.stdout, broken.stderr)
     assert "Traceback" not in broken.stderr
     assert broken.stderr.strip().startswith("diaryroom: Redis at DIARYROOM_QUEUE_URL")
