@@ -15,7 +15,6 @@ from pathlib import Path
 from ..errors import MediaError
 from . import tools
 from .probe import MediaInfo, probe
-from .tools import FFMPEG, stderr_tail  # noqa: F401 (stderr_tail: part of this module's API)
 
 ASR_RATE = 16_000  # Hz: what Whisper listens at
 # 32-bit float WAV, 64 kB per second at 16 kHz mono. Not 16-bit: Whisper decodes to float
@@ -31,7 +30,7 @@ def run_ffmpeg(args: Sequence[str], *, what: str, timeout: float) -> bytes:
     """Run ``ffmpeg <args>`` within ``timeout`` seconds and return what it wrote to
     stdout; raise ``MediaError`` saying ``what`` failed, with ffmpeg's stderr tail, or
     ``tools.MediaTimeout`` (its process group killed) when it runs too long."""
-    return tools.run([*FFMPEG, *args], timeout=timeout, what=what).stdout
+    return tools.run([*tools.FFMPEG, *args], timeout=timeout, what=what).stdout
 
 
 def explain_failure(info: MediaInfo, error: MediaError) -> MediaError:

@@ -38,10 +38,11 @@ import numpy as np
 
 from ..errors import MediaError
 from . import tools
-from .decode import FFMPEG, explain_failure, open_recording, run_ffmpeg, stderr_tail
+from .decode import explain_failure, open_recording, run_ffmpeg
 from .disguise import WORK_RATE, disguise_filter
 from .loudness import integrated_loudness, limit_peaks
 from .redact import redact_audio
+from .tools import FFMPEG, stderr_tail
 
 TARGET_LUFS = -16.0  # LUFS: the usual loudness for spoken-word podcasts (Apple, Spotify)
 MAX_GAIN_DB = 30.0  # dB: never lift a near-silent recording further (it would be noise)

@@ -32,9 +32,10 @@ from diaryroom.domain.roles import Role
 from diaryroom.errors import InvalidInput, MediaError
 from diaryroom.extensions import db
 from diaryroom.media import tools
-from diaryroom.media.decode import FFMPEG, decode_for_asr, extract_audio_track
+from diaryroom.media.decode import decode_for_asr, extract_audio_track
 from diaryroom.media.probe import probe
 from diaryroom.media.render import load_samples
+from diaryroom.media.tools import FFMPEG
 from diaryroom.media.validate import validate
 from diaryroom.models import Entry
 from tests import media_fixtures as fx
