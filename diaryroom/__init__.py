@@ -16,6 +16,8 @@ def create_app(config: Config | None = None) -> Flask:
     app.config.from_object(config or Config())
     restrict_file_modes(app.config["DATA_DIR"])
 
+    import podcast
+
     from . import adapters, bodylimit, database, i18n, jobs, processing, proxy, web
     from .auth import principal
     from .extensions import csrf, limiter
@@ -29,6 +31,7 @@ def create_app(config: Config | None = None) -> Flask:
     adapters.init_app(app)
     jobs.init_app(app)
     processing.init_app(app)  # entry jobs: staff see one waiting to retry
+    podcast.init_app(app)  # the studio: render jobs, lifecycle listeners
     i18n.init_app(app)
     web.init_app(app)
     return app

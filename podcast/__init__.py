@@ -6,6 +6,8 @@ from diaryroom.auth import allow
 from diaryroom.domain import status as st
 from diaryroom.domain.roles import Role
 
+from .studio import models  # noqa: F401  (the studio's tables, for the metadata)
+
 bp = Blueprint("podcast", __name__, url_prefix="/podcast")
 
 
@@ -13,3 +15,7 @@ bp = Blueprint("podcast", __name__, url_prefix="/podcast")
 @allow(Role.ADMIN, Role.COHOST)
 def index():
     return render_template("podcast/index.html", entries=entries.list_entries(status=st.APPROVED))
+
+
+def init_app(app) -> None:
+    """The studio's jobs and lifecycle listeners (the blueprint is registered by web)."""

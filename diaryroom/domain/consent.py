@@ -1,11 +1,20 @@
-"""Consent as a value object. Safe defaults: only the team hears it, voice disguised,
-no quotes for the panel. The kiosk asks; nothing beyond these defaults is pre-ticked."""
+"""Consent as a value object and the rules that follow from it. Safe defaults: only the
+team hears it, voice disguised, no quotes for the panel. The kiosk asks; nothing beyond
+these defaults is pre-ticked.
+
+Audiences are ordered, each wider than the one before: ``team`` (the diary-room team
+only) < ``organisation`` (staff, co-hosts and the panel; internal podcast feeds) <
+``public``. Everything that shares an entry asks these functions, never the raw values."""
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from typing import Any
 
-AUDIENCES = ("team", "organisation", "public")
+AUDIENCES = ("team", "organisation", "public")  # narrowest first
+TEAM, ORGANISATION, PUBLIC = AUDIENCES
+# The narrowest audience an episode can have: an entry for the team alone never goes in one.
+EPISODE_AUDIENCES = (ORGANISATION, PUBLIC)
 VOICES = ("disguise", "natural")
 # Audiences for which the voice is always disguised: nobody is asked, nothing to untick.
 VOICE_LOCKED_FOR = frozenset({"team"})
@@ -26,6 +35,9 @@ class Consent:
             raise ValueError(f"voice must be one of {', '.join(VOICES)}")
         if not isinstance(self.panel_quotes, bool):
             raise ValueError("panel_quotes must be true or false")
+        # The rule, not the client, decides the voice: an audience that is always
+        # disguised stays disguised whatever a client sent (or an older row holds).
+        object.__setattr__(self, "voice", voice_for(self.audience, self.voice))
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> Consent:
@@ -77,6 +89,55 @@ def voice_for(audience: str, wanted: str | None, kind: str = "audio") -> str:
     """
     allowed = allowed_voices(audience, kind)
     return wanted if wanted in allowed else allowed[0]
+
+
+def _rank(audience: str) -> int:
+    if audience not in AUDIENCES:
+        raise ValueError(f"audience must be one of {', '.join(AUDIENCES)}")
+    return AUDIENCES.index(audience)
+
+
+def may_hear(consent: Consent, audience: str) -> bool:
+    """Whether an entry with this consent may reach ``audience``.
+
+    >>> may_hear(Consent("organisation"), "team"), may_hear(Consent("organisation"), "public")
+    (True, False)
+    """
+    return _rank(audience) <= _rank(consent.audience)
+
+
+def may_be_in_episode(consent: Consent) -> bool:
+    """An episode is heard at least across the organisation: a team-only entry never is.
+
+    >>> may_be_in_episode(Consent("team")), may_be_in_episode(Consent("public"))
+    (False, True)
+    """
+    return may_hear(consent, EPISODE_AUDIENCES[0])
+
+
+def narrowest(audiences: Iterable[str], *, widest: str = PUBLIC) -> str:
+    """The narrowest of ``audiences`` (``widest`` when there are none): what a whole made
+    of several entries may reach.
+
+    >>> narrowest(["public", "organisation"]), narrowest([])
+    ('organisation', 'public')
+    """
+    return min(audiences, key=_rank, default=widest)
+
+
+def is_narrower(new: Consent, old: Consent) -> bool:
+    """Whether ``new`` takes anything away that ``old`` allowed: a smaller audience, the
+    natural voice replaced by the disguise, or quotes no longer allowed. (Widening is not:
+    nothing already shared breaks.)
+
+    >>> is_narrower(Consent("organisation"), Consent("public"))
+    True
+    >>> is_narrower(Consent("public", "natural"), Consent("public"))
+    False
+    """
+    return (_rank(new.audience) < _rank(old.audience)
+            or (old.voice == "natural" and new.voice != "natural")
+            or (old.panel_quotes and not new.panel_quotes))
 
 
 def may_quote(consent: Consent) -> bool:

@@ -1,0 +1,1 @@
+"""The podcast studio: episodes made from approved entries, co-host recordings and music."""
