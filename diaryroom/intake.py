@@ -3,6 +3,9 @@ receipt, queue the pipeline. And later: changing consent or withdrawing by recei
 
 Nothing is half-stored: the original is written before the entry is committed and
 removed again if the commit fails; an upload is only marked used in the same commit.
+What other features must hear of (a withdrawal, narrowed consent, an approval undone by
+a voice change) is announced through ``lifecycle`` after the commit: see
+``entry_events`` for why a listener's failure never undoes or hides the change.
 """
 from __future__ import annotations
 
@@ -19,17 +22,19 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.datastructures import FileStorage
 
-from . import idempotency, jobs, processing, uploads, workdir
+from . import idempotency, jobs, keys, lifecycle, processing, uploads, workdir
 from .adapters import encryption_key, get_private_storage
 from .auth.principal import Principal
 from .crypto import seal, unseal
 from .domain import receipts
 from .domain import status as st
-from .domain.consent import Consent
+from .domain.consent import Consent, is_narrower
+from .entry_events import announce
 from .errors import Conflict, InvalidInput, NotFound
 from .extensions import db
 from .media.validate import validate
 from .models import ConsentRecord, Entry, Job, utcnow
+from .storage import Storage
 
 KINDS = ("audio", "video", "text")
 MEDIA_SUFFIXES = {".webm", ".ogg", ".opus", ".mp3", ".m4a", ".mp4", ".wav", ".flac", ".mkv",
@@ -105,6 +110,7 @@ def _new_entry(principal: Principal, kind: str, consent: Consent,
                card_id: int | None) -> tuple[Entry, str]:
     code = receipts.generate()
     key = encryption_key()
+    consent = consent.for_kind(kind)  # a written entry has no voice to choose
     entry = Entry(org_id=principal.org_id, kind=kind, status=st.RECEIVED,
                   consent=consent.to_dict(), question_card_id=card_id,
                   receipt_hash=receipts.lookup_hash(code, key),
@@ -119,8 +125,9 @@ def _new_entry(principal: Principal, kind: str, consent: Consent,
 
 
 def _store_and_commit(entry: Entry, key: str, data: BinaryIO, *,
-                      extra: Callable[[Entry], None] | None = None) -> None:
-    private = get_private_storage()
+                      extra: Callable[[Entry], None] | None = None,
+                      private: Storage | None = None) -> None:
+    private = private or get_private_storage()
     stored = private.put(key, data)
     try:
         entry.original_key, entry.original_sha256 = stored.key, stored.sha256
@@ -141,7 +148,7 @@ def _receive_file(principal: Principal, path: Path, *, filename: str, kind: str 
     entry, code = _new_entry(principal, "video" if info.has_video else "audio", consent,
                              card_id)
     entry.duration, entry.original_filename = info.duration, Path(filename).name[:200] or None
-    key = f"org/{entry.org_id}/entries/{entry.id}/original{keep.suffix.lower()}"
+    key = keys.entry_original(entry.org_id, entry.id, keep.suffix)
     with keep.open("rb") as fh:
         _store_and_commit(entry, key, fh, extra=on_commit)
     return Received(entry, jobs.enqueue(processing.PROCESS, entry.id, org_id=entry.org_id), code)
@@ -212,7 +219,7 @@ def receive_text(principal: Principal, text: str, *, consent: Consent,
         raise InvalidInput(f"Please keep it under {MAX_TEXT_CHARS} characters.",
                            code="text_too_long")
     entry, code = _new_entry(principal, "text", consent, card_id)
-    key = f"org/{entry.org_id}/entries/{entry.id}/original.txt"
+    key = keys.entry_original(entry.org_id, entry.id, ".txt")
     _store_and_commit(entry, key, io.BytesIO(text.encode()), extra=on_commit)
     return Received(entry, jobs.enqueue(processing.PROCESS, entry.id, org_id=entry.org_id), code)
 
@@ -277,11 +284,16 @@ def receipt_code(entry: Entry) -> str | None:
 def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
     """Record the person's new choices. The row is written only while the entry is still
     in the status read here (a conditional UPDATE), so a withdrawal that lands in between
-    always wins: a withdrawn entry is never put back to review, on any database."""
+    always wins: a withdrawn entry is never put back to review, on any database.
+
+    Once committed, a narrower consent is announced (``CONSENT_NARROWED``), and so is an
+    approval the new voice choice undid (``APPROVAL_UNDONE``)."""
     read_status = entry.status
     if read_status == st.WITHDRAWN:
         raise InvalidInput(WITHDRAWN_MESSAGE, code="withdrawn")
-    voice_changed = Consent.from_dict(entry.consent).voice != consent.voice
+    consent = consent.for_kind(entry.kind)
+    old = Consent.from_dict(entry.consent).for_kind(entry.kind)
+    voice_changed = old.voice != consent.voice
     values: dict = {"consent": consent.to_dict()}
     rerender = voice_changed and entry.kind != "text" and entry.rendered_revision is not None \
         and read_status in (st.AWAITING_REVIEW, st.APPROVED)
@@ -308,19 +320,32 @@ def change_consent(entry: Entry, consent: Consent, *, actor: str) -> Entry:
     db.session.commit()
     if rerender:
         jobs.enqueue(processing.RENDER, entry.id, org_id=entry.org_id)
+    if is_narrower(consent, old):
+        announce(lifecycle.CONSENT_NARROWED, entry_id=entry.id, org_id=entry.org_id,
+                 actor=actor)
+    if rerender and read_status == st.APPROVED:
+        announce(lifecycle.APPROVAL_UNDONE, entry_id=entry.id, org_id=entry.org_id,
+                 actor=actor)
     return entry
 
 
-def withdraw(entry: Entry, *, actor: str) -> Entry:
+def withdraw(entry: Entry, *, actor: str, private: Storage | None = None,
+             data_dir: str | Path | None = None) -> Entry:
     """Withdraw an entry: its media and text are deleted and only a tombstone is left
     (id, kind, dates, the consent history, and the receipt's lookup hash so that someone
-    typing the code is told it is already withdrawn)."""
+    typing the code is told it is already withdrawn).
+
+    The entry's own files are deleted here, before the commit, so a withdrawal is never
+    reported done while they remain (a storage failure fails it, and it can be tried
+    again). Copies other features hold are theirs to remove: they hear ``WITHDRAWN``
+    after the commit, and a listener's failure does not fail the withdrawal."""
     if entry.status == st.WITHDRAWN:
         return entry
     st.check_transition(entry.status, st.WITHDRAWN)
+    private = private or get_private_storage()
     if entry.original_key:
-        get_private_storage().delete(entry.original_key)
-    processing.erase_results(entry)  # transcript, sound track, every render, rows
+        private.delete(entry.original_key)
+    processing.erase_results(entry, private=private)  # transcript, track, renders, rows
     # People name files after themselves, and a hash or a length can identify a copy of
     # the recording kept elsewhere: nothing that came from the recording may stay.
     entry.status, entry.status_reason = st.WITHDRAWN, None
@@ -338,7 +363,8 @@ def withdraw(entry: Entry, *, actor: str) -> Entry:
                                  actor=actor, **Consent.from_dict(entry.consent).to_dict()))
     db.session.commit()
     # A worker killed mid-job may have left this entry's plaintext in a work folder.
-    workdir.sweep(current_app.config["DATA_DIR"])
+    workdir.sweep(data_dir or current_app.config["DATA_DIR"])
+    announce(lifecycle.WITHDRAWN, entry_id=entry.id, org_id=entry.org_id, actor=actor)
     return entry
 
 

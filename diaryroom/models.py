@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, String, Text, event
 from sqlalchemy.orm import Mapped, ORMExecuteState, Session, mapped_column, relationship
 
+from . import keys
 from .domain.roles import Role
 from .extensions import db
 
@@ -159,9 +160,12 @@ class Entry(OrgScoped, db.Model):
     idempotency_key: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     def result_key(self, name: str, revision: int | None = None) -> str:
-        """Where a rendered result (redacted.json/.vtt/.mp3/.opus) of a revision lives."""
+        """Where a rendered result (redacted.json/.vtt/.mp3/.opus) of a revision lives:
+        ``revision``, or the last one rendered."""
         rev = self.rendered_revision if revision is None else revision
-        return f"org/{self.org_id}/entries/{self.id}/r{rev}/{name}"
+        if rev is None:  # nothing rendered yet: there is no such file to name
+            raise ValueError(f"entry {self.id} has no rendered revision")
+        return keys.entry_result(self.org_id, self.id, rev, name)
 
     @property
     def rendered(self) -> bool:

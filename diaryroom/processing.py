@@ -1,7 +1,12 @@
 """The entry jobs: run the anonymisation pipeline on an entry, and re-render it after
 review edits. Each takes an entry id, checks the entry's state first, and is safe to run
 twice. Every failure leaves the entry with the team (``needs_attention``, with the
-reason); the original is never touched.
+reason); the original is never touched. A render that replaces an earlier rendered
+revision announces ``RERENDERED``, for features holding the old audio or words.
+
+The entry's own files are erased by ``erase_results``, which withdrawal calls before
+it commits rather than listening for ``WITHDRAWN``: a listener runs after the commit,
+when it is too late to refuse the withdrawal if a file cannot be deleted.
 """
 from __future__ import annotations
 
@@ -17,7 +22,7 @@ from pathlib import Path
 from flask import current_app
 from sqlalchemy import delete, select, update
 
-from . import jobs, workdir
+from . import jobs, keys, lifecycle, workdir
 from .adapters import encryption_key, get_private_storage, get_transcriber
 from .anonymise import (
     Settings,
@@ -37,11 +42,12 @@ from .domain import status as st
 from .domain.consent import Consent
 from .domain.redaction import TimedWord
 from .entries import load_text, load_transcript
+from .entry_events import announce
 from .errors import InvalidInput, MediaError, PipelineError, TranscriptionError
 from .extensions import db
 from .models import Entry, LocalName, Redaction, SafeguardingFlag, utcnow
 from .safeguarding import PhraseListError, find_concerns
-from .storage import NoSuchObject
+from .storage import NoSuchObject, Storage
 
 log = logging.getLogger(__name__)
 PROCESS = "transcribe_entry"  # the name queued jobs already carry
@@ -207,7 +213,7 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
 
 
 def _key(entry: Entry, name: str) -> str:
-    return f"org/{entry.org_id}/entries/{entry.id}/{name}"
+    return keys.entry_file(entry.org_id, entry.id, name)
 
 
 def _flag(entry: Entry, words: list[str]) -> None:
@@ -307,10 +313,13 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None, samples=N
         .values(rendered_revision=revision, updated_at=utcnow())).rowcount
     db.session.commit()
     if moved != 1:
-        _delete(written)
+        _delete(written, private)
         return False
     if previous is not None and previous != revision:
-        _delete(entry.result_key(n, previous) for n in RESULTS)
+        # Told first: the new revision is recorded, whatever becomes of the old files.
+        announce(lifecycle.RERENDERED, entry_id=entry.id, org_id=entry.org_id,
+                 actor="worker")
+        _delete((entry.result_key(n, previous) for n in RESULTS), private)
     return True
 
 
@@ -327,21 +336,21 @@ def render_entry(ctx: jobs.JobContext, entry_id: int | None) -> None:
         mark_needs_attention(entry.id, _reason(e))
 
 
-def _delete(keys: Iterable[str]) -> None:
-    private = get_private_storage()
-    for key in keys:
+def _delete(names: Iterable[str], private: Storage | None = None) -> None:
+    private = private or get_private_storage()
+    for key in names:
         private.delete(key)
 
 
-def erase_results(entry: Entry) -> None:
+def erase_results(entry: Entry, *, private: Storage | None = None) -> None:
     """Delete everything the pipeline made from an entry (withdrawal, or a job that lost
     the race with one): files of every revision, redactions and flags."""
     # Names, not the entry's columns: a job that lost the race wrote files it never
     # recorded. One revision past the last covers a render still in flight.
-    keys = [_key(entry, "transcript.json"), _key(entry, "audio.ogg")]
-    keys += [entry.result_key(n, rev) for rev in range(entry.redaction_revision + 2)
-             for n in RESULTS]
-    _delete(keys)
+    names = [_key(entry, "transcript.json"), _key(entry, "audio.ogg")]
+    names += [entry.result_key(n, rev) for rev in range(entry.redaction_revision + 2)
+              for n in RESULTS]
+    _delete(names, private)
     db.session.execute(delete(Redaction).where(Redaction.entry_id == entry.id))
     db.session.execute(delete(SafeguardingFlag).where(SafeguardingFlag.entry_id == entry.id))
 

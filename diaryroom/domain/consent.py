@@ -8,7 +8,7 @@ only) < ``organisation`` (staff, co-hosts and the panel; internal podcast feeds)
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 AUDIENCES = ("team", "organisation", "public")  # narrowest first
@@ -54,6 +54,17 @@ class Consent:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def for_kind(self, kind: str) -> Consent:
+        """This consent as it holds for an entry of ``kind``: what has no voice (a
+        written entry) keeps the safe voice value, whatever a client sent.
+
+        >>> Consent("public", "natural").for_kind("text").voice
+        'disguise'
+        >>> Consent("public", "natural").for_kind("audio").voice
+        'natural'
+        """
+        return replace(self, voice=voice_for(self.audience, self.voice, kind))
 
 
 def allowed_voices(audience: str, kind: str = "audio") -> tuple[str, ...]:

@@ -1,7 +1,9 @@
 """Review decisions: what staff may do to an entry between the pipeline and approval.
 
 Each decision checks the entry's state, changes it, records who and when in the audit
-trail, and commits. Views (pages and API) only translate HTTP into these calls.
+trail, and commits. Views (pages and API) only translate HTTP into these calls. Undoing
+an approval is announced (``lifecycle.APPROVAL_UNDONE``) after the commit, for features
+that took the entry while it was approved.
 """
 from __future__ import annotations
 
@@ -10,12 +12,13 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
-from .. import jobs, processing
+from .. import jobs, lifecycle, processing
 from ..adapters import encryption_key
 from ..anonymise import LOCAL_TYPES, written_words
 from ..domain import redaction as rd
 from ..domain import status as st
 from ..entries import load_text, load_transcript
+from ..entry_events import announce
 from ..errors import Conflict, InvalidInput, NotFound
 from ..extensions import db
 from ..models import (
@@ -35,10 +38,14 @@ LISTS = ("redact", "allow")
 
 def record(entry: Entry | None, actor: User | str, action: str, **detail) -> None:
     """Add an audit event (committed with the decision it records)."""
-    who = actor if isinstance(actor, str) else f"{actor.role}:{actor.id}"
     db.session.add(AuditEvent(org_id=entry.org_id if entry else actor.org_id,
-                              entry_id=entry.id if entry else None, actor=who,
+                              entry_id=entry.id if entry else None, actor=_who(actor),
                               action=action, detail=detail))
+
+
+def _who(actor: User | str) -> str:
+    """How an actor is written in the audit trail and lifecycle events: ``staff:7``."""
+    return actor if isinstance(actor, str) else f"{actor.role}:{actor.id}"
 
 
 def history(entry: Entry) -> list[AuditEvent]:
@@ -143,7 +150,8 @@ def send_back(entry: Entry, reason: str, *, actor: User) -> None:
     reason = (reason or "").strip()
     if not reason:
         raise InvalidInput("say why it is being sent back", code="reason_required")
-    if entry.status == st.APPROVED:
+    was_approved = entry.status == st.APPROVED
+    if was_approved:
         st.check_transition(entry.status, st.AWAITING_REVIEW, decision=True)
         entry.status, entry.status_reason = st.AWAITING_REVIEW, f"sent back: {reason}"
         entry.approved_at = entry.approved_by_id = None
@@ -155,6 +163,9 @@ def send_back(entry: Entry, reason: str, *, actor: User) -> None:
     # The reason is staff's words about the entry, not the person's: safe to keep.
     record(entry, actor, "sent_back", reason=reason[:500])
     db.session.commit()
+    if was_approved:
+        announce(lifecycle.APPROVAL_UNDONE, entry_id=entry.id, org_id=entry.org_id,
+                 actor=_who(actor))
 
 
 def reprocess(entry: Entry, *, actor: User) -> None:

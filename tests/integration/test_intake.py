@@ -614,11 +614,12 @@ def test_receipts_show_change_and_withdraw_without_showing_content(app, world):
                           headers=bearer(staff.token))
     assert missing.status_code == 404 and missing.json["error"]["code"] == "not_found"
 
-    # Changing consent: the entry follows, and the history gains a row each time.
+    # Changing consent: the entry follows, and the history gains a row each time. (A
+    # written entry has no voice: it keeps the safe value whatever is sent.)
     changed = kiosk.action("/receipts/consent", {"code": typed, "consent": PUBLIC})
     assert changed.status_code == 200, changed.text
-    assert changed.json["consent"] == PUBLIC
-    assert entry_row(app, entry_id).consent == PUBLIC
+    assert changed.json["consent"] == {**PUBLIC, "voice": "disguise"}
+    assert entry_row(app, entry_id).consent == {**PUBLIC, "voice": "disguise"}
     by_staff = client.post(f"/api/v1/receipts/{quote(typed.strip())}/consent",
                            json={"consent": {"audience": "organisation"}},
                            headers=bearer(staff.token))
@@ -630,7 +631,7 @@ def test_receipts_show_change_and_withdraw_without_showing_content(app, world):
     assert (bad.status_code, bad.json["error"]["code"]) == (422, "invalid_consent")
     assert history(app, entry_id) == [
         ("given", "team", "disguise", False, f"kiosk:{the_kiosk}"),
-        ("changed", "public", "natural", True, f"receipt@kiosk:{the_kiosk}"),
+        ("changed", "public", "disguise", True, f"receipt@kiosk:{the_kiosk}"),
         ("changed", "organisation", "disguise", False, f"receipt@staff:{staff.user_id}"),
     ]
 

@@ -5,6 +5,7 @@ safeguarding flags reach staff, every bad input ends with the team (never lost, 
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import wave
@@ -13,12 +14,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from diaryroom import adapters, tenancy
+from diaryroom import adapters, keys, tenancy
 from diaryroom.adapters import get_private_storage
 from diaryroom.asr import Segment, Transcript, Word
 from diaryroom.extensions import db
 from diaryroom.models import AuditEvent, Entry, Redaction, SafeguardingFlag
 from diaryroom.processing import RESULTS
+from tests import media_fixtures as fx
 from tests.conftest import bearer, csrf_from, run_jobs
 
 pytestmark = pytest.mark.slow
@@ -63,7 +65,7 @@ def keys_of(app, entry_id: int) -> list[str]:
     """Every file the pipeline may have made for an entry that exists now."""
     with app.app_context(), tenancy.unscoped():
         entry = db.session.get(Entry, entry_id)
-        names = [f"org/{entry.org_id}/entries/{entry.id}/{n}"
+        names = [keys.entry_file(entry.org_id, entry.id, n)
                  for n in ("transcript.json", "audio.ogg")]
         names += [entry.result_key(n, rev) for rev in range(entry.redaction_revision + 2)
                   for n in RESULTS]
@@ -76,8 +78,10 @@ def keys_of(app, entry_id: int) -> list[str]:
 
 def test_spoken_name_phone_and_address_are_gone_from_text_and_sound(
         app, tmp_path, tokens, upload, api_get, stored, entry_row, have_ffmpeg):
+    # The natural voice (the team-only default is always disguised): what is heard back
+    # below is then the words themselves, not what the disguise happens to hide.
     created = upload(tokens["kiosk"], speak(PII_SPEECH, tmp_path / "pii.wav"),
-                     consent={"voice": "natural"})
+                     consent={"audience": "organisation", "voice": "natural"})
     assert created.status_code == 201, created.text
     entry_id = created.json["id"]
     run_jobs(app)
@@ -107,6 +111,33 @@ def test_spoken_name_phone_and_address_are_gone_from_text_and_sound(
     assert "key worker" in heard.lower(), "the words around the redactions stay clear"
     assert not LEAKS.search(heard), heard
     assert stored(row.result_key("redacted.opus"))[:4] == b"OggS"
+
+
+@pytest.mark.parametrize(("consent", "semitones"), [
+    ({"audience": "team", "voice": "natural"}, -4),  # the rule wins over what was sent
+    ({"audience": "organisation", "voice": "natural"}, 0),
+])
+def test_the_voice_shared_is_the_one_the_consent_rules_allow(
+        app, tmp_path, tokens, upload, api_get, stored, entry_row, consent, semitones,
+        have_ffmpeg):
+    # A raised pitch (about 150 Hz) keeps the disguised voice inside the pitch search.
+    wav = tmp_path / "v.wav"
+    subprocess.run(["espeak-ng", "-v", "en-gb", "-p", "90", "-w", str(wav),
+                    "The day centre was warm and the tea was good."], check=True, timeout=60)
+    created = upload(tokens["staff"], wav, consent=consent)
+    assert created.status_code == 201, created.text
+    entry_id = created.json["id"]
+    stored_voice = api_get(f"/entries/{entry_id}").json["consent"]["voice"]
+    assert stored_voice == ("disguise" if semitones else "natural")
+    run_jobs(app)
+    row = entry_row(entry_id)
+    assert row.rendered, row.status_reason
+    mp3 = tmp_path / "redacted.mp3"
+    mp3.write_bytes(stored(row.result_key("redacted.mp3")))
+    rate = 24_000
+    moved = 12 * math.log2(fx.pitch(fx.decode(mp3, rate), rate)
+                           / fx.pitch(fx.decode(wav, rate), rate))
+    assert moved == pytest.approx(semitones, abs=1)
 
 
 def test_the_original_words_are_for_staff_and_every_look_is_logged(

@@ -197,14 +197,17 @@ def test_changing_the_voice_choice_re_renders_and_undoes_approval(
     wav = tmp_path / "v.wav"
     subprocess.run(["espeak-ng", "-v", "en-gb", "-w", str(wav),
                     "The day centre was warm and the tea was good."], check=True, timeout=60)
-    entry_id = stored_entry("original.wav", wav.read_bytes(), voice="natural")
+    # (Organisation-wide: a team-only entry is always disguised, so has no choice to change.)
+    entry_id = stored_entry("original.wav", wav.read_bytes(), audience="organisation",
+                            voice="natural")
     run_jobs(app)
     assert call("POST", f"/entries/{entry_id}/approve").status_code == 200
     with app.app_context(), tenancy.unscoped():
         entry = db.session.get(Entry, entry_id)
         natural = get_private_storage().open(entry.result_key("redacted.mp3")).read()
         # as the person does with their receipt code at the kiosk
-        intake.change_consent(entry, Consent(voice="disguise"), actor="receipt@kiosk:1")
+        intake.change_consent(entry, Consent("organisation", "disguise"),
+                              actor="receipt@kiosk:1")
     entry = call("GET", f"/entries/{entry_id}").json
     assert entry["status"] == "awaiting_review" and "voice" in entry["status_reason"]
     assert entry["rendered_revision"] != entry["redaction_revision"]
