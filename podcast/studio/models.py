@@ -78,7 +78,8 @@ class EpisodeRender(OrgScoped, db.Model):
     episode_id: Mapped[int] = mapped_column(ForeignKey("episodes.id"), index=True)
     job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
     requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    state: Mapped[str] = mapped_column(String(12), default="queued")  # queued|running|done|failed|deleted
+    # queued | running | done | failed | deleted
+    state: Mapped[str] = mapped_column(String(12), default="queued")
     error: Mapped[str | None] = mapped_column(Text)
     # What went in: [{"segment_id", "kind", "entry_id", "entry_revision", ...}]; a
     # withdrawal finds the renders holding its audio here.
@@ -105,7 +106,8 @@ class CohostRecording(OrgScoped, db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     episode_id: Mapped[int | None] = mapped_column(ForeignKey("episodes.id"), index=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(20), default="processing")  # processing|ready|needs_attention
+    # processing | ready | needs_attention
+    status: Mapped[str] = mapped_column(String(20), default="processing")
     status_reason: Mapped[str | None] = mapped_column(Text)
     original_key: Mapped[str | None] = mapped_column(String(300))
     transcript_key: Mapped[str | None] = mapped_column(String(300))

@@ -59,7 +59,8 @@ class RenderPlan:
     def starts(self) -> list[float]:
         """Each clip's start in the episode, seconds.
 
-        >>> p = RenderPlan((Clip(Path("a"), ((0, 4),)), Clip(Path("b"), ((1, 3), (5, 6)), crossfade=1)))
+        >>> a, b = Clip(Path("a"), ((0, 4),)), Clip(Path("b"), ((1, 3), (5, 6)), crossfade=1)
+        >>> p = RenderPlan((a, b))
         >>> p.starts(), p.duration
         ([0.0, 3.0], 6.0)
         """
@@ -77,7 +78,8 @@ class RenderPlan:
     def to_episode_time(self, clip_index: int, source_seconds: float) -> float | None:
         """Where a moment of a clip's source is heard in the episode; None if it was cut.
 
-        >>> p = RenderPlan((Clip(Path("a"), ((0, 4),)), Clip(Path("b"), ((1, 3), (5, 6)), crossfade=1)))
+        >>> a, b = Clip(Path("a"), ((0, 4),)), Clip(Path("b"), ((1, 3), (5, 6)), crossfade=1)
+        >>> p = RenderPlan((a, b))
         >>> p.to_episode_time(1, 5.5), p.to_episode_time(1, 4.0)
         (5.5, None)
         """
