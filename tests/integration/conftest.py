@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
-from diaryroom import tenancy
+from diaryroom import keys, tenancy
 from diaryroom.adapters import get_private_storage
 from diaryroom.extensions import db
 from diaryroom.models import Entry
@@ -101,7 +101,7 @@ def stored_entry(app, world) -> Callable[[str, bytes], int]:
             entry = Entry(org_id=org_id, consent=Consent(**consent).to_dict(), kind="audio")
             db.session.add(entry)
             db.session.flush()
-            key = f"org/{org_id}/entries/{entry.id}/{name}"
+            key = keys.entry_file(org_id, entry.id, name)
             get_private_storage().put(key, io.BytesIO(data))
             entry.original_key = key
             db.session.commit()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from diaryroom import tenancy, workdir
+from diaryroom import keys, tenancy, workdir
 from diaryroom.adapters import get_private_storage
 from diaryroom.domain import status as st
 from diaryroom.extensions import db
@@ -231,7 +231,7 @@ def test_a_worker_killed_mid_job_leaves_no_plaintext_after_restart_or_withdrawal
         entry = db.session.get(Entry, entry_id)
         assert entry.status == st.WITHDRAWN
         storage = get_private_storage()
-        assert not any(storage.exists(f"org/{entry.org_id}/entries/{entry_id}/{name}")
+        assert not any(storage.exists(keys.entry_file(entry.org_id, entry_id, name))
                        for name in ("original.wav", "transcript.json"))
 
 
