@@ -52,7 +52,8 @@ from .storage import NoSuchObject, Storage
 log = logging.getLogger(__name__)
 PROCESS = "transcribe_entry"  # the name queued jobs already carry
 RENDER = "render_entry"
-RESULTS = ("redacted.json", "redacted.vtt", "redacted.mp3", "redacted.opus")
+# peaks.json: the studio's waveform of the redacted audio, cached beside it on first use.
+RESULTS = ("redacted.json", "redacted.vtt", "redacted.mp3", "redacted.opus", "peaks.json")
 # Errors that mean "this entry cannot be processed as it is": no point retrying, so the
 # entry goes to the team on the first attempt. (PhraseListError: a broken safeguarding
 # list must stop entries visibly, not skip flags.) Anything else propagates to the job,

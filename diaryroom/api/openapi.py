@@ -75,6 +75,114 @@ def _upload_id() -> dict[str, Any]:
     return {"name": "upload_id", "in": "path", "required": True, "schema": {"type": "string"}}
 
 
+def _episode_paths() -> dict[str, Any]:
+    """The podcast studio: co-hosts, staff and admins."""
+    state = "#/components/schemas/Episode"
+    return {
+        "/episodes": {"post": _op(
+            "Make an episode from approved entries (their latest approved, redacted "
+            "revision) and finished uploads (each becomes a co-host recording). A withdrawn "
+            "(`withdrawn`), unapproved (`not_approved`) or team-only (`team_only`) entry, "
+            "or cuts that leave nothing of a part (`invalid_edits`), refuse the whole "
+            "episode with 422; an entry of another organisation is 404",
+            _json(state, "Created"), status="201", errors=("404",),
+            body={"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/NewEpisode"}}}})},
+        "/episodes/{episode_id}": {"get": _op(
+            "An episode: its widest allowed audience (the narrowest consent of its entries) "
+            "and the entries that limit it, each part's problem, the latest render request "
+            "and the current render's files (`current.audio_url` ends in .mp3)",
+            _json(state), params=[_id("episode_id")])},
+        "/episodes/{episode_id}/render": {"post": _op(
+            "Queue a render of the episode as it is now; the current render stays "
+            "available until it is done. Refused (422, the part's problem as the code) "
+            "while a part is withdrawn, narrowed, unapproved or changed",
+            _json("#/components/schemas/RenderStarted", "Accepted"), status="202",
+            params=[_id("episode_id")], errors=("422",))},
+    }
+
+
+def _episode_schemas() -> dict[str, Any]:
+    nullable_str = {"type": "string", "nullable": True}
+    nullable_num = {"type": "number", "nullable": True}
+    audience = {"type": "string", "enum": ["organisation", "public"], "nullable": True}
+    url = {"type": "string", "format": "uri-reference"}
+    return {
+        "NewSegment": {"type": "object", "description": "One of entry_id or upload_id, and "
+                       "optionally an edit list's settings", "properties": {
+                           "entry_id": {"type": "integer"},
+                           "upload_id": {"type": "string", "description": "A finished "
+                                         "resumable upload: a co-host recording"},
+                           "title": {"type": "string", "maxLength": 200},
+                           "trim_start": {"type": "number", "minimum": 0},
+                           "trim_end": nullable_num,
+                           "cut_words": {"type": "array", "description": "Inclusive word "
+                                         "index ranges of the redacted transcript",
+                                         "items": {"type": "array", "minItems": 2,
+                                                   "maxItems": 2,
+                                                   "items": {"type": "integer"}}},
+                           "cut_ranges": {"type": "array", "items": {
+                               "type": "array", "items": {"type": "number"}}},
+                           "remove_fillers": {"type": "boolean"},
+                           "shorten_pauses": {"type": "boolean"},
+                           "gain_db": {"type": "number", "minimum": -20, "maximum": 20},
+                           "crossfade": {"type": "number", "minimum": 0, "maximum": 5}}},
+        "NewEpisode": {"type": "object", "required": ["title"], "properties": {
+            "title": {"type": "string", "maxLength": 200},
+            "description": {"type": "string", "description": "Show notes (Markdown)"},
+            "season": {"type": "integer", "nullable": True},
+            "number": {"type": "integer", "nullable": True},
+            "theme": {"type": "string", "maxLength": 100, "nullable": True},
+            "segments": {"type": "array",
+                         "items": {"$ref": "#/components/schemas/NewSegment"}}}},
+        "RenderStarted": {"type": "object", "required": ["job_id", "render_id"],
+                          "properties": {"job_id": {"type": "integer"},
+                                         "render_id": {"type": "integer"}}},
+        "Episode": {"type": "object", "properties": {
+            "id": {"type": "integer"}, "title": {"type": "string"},
+            "notes": {"type": "string"}, "notes_html": {"type": "string"},
+            "season": {"type": "integer", "nullable": True},
+            "number": {"type": "integer", "nullable": True}, "theme": nullable_str,
+            "version": {"type": "integer"}, "cover_url": nullable_str,
+            "audience": audience,
+            "limited_by": {"type": "array", "items": {"type": "object", "properties": {
+                "entry_id": {"type": "integer"}, "audience": {"type": "string"}}}},
+            "problems": {"type": "array", "items": {"type": "object", "properties": {
+                "segment_id": {"type": "integer"},
+                "problem": {"type": "string",
+                            "enum": ["withdrawn", "narrowed", "unapproved", "changed"]},
+                "message": {"type": "string"}}}},
+            "cohosts": {"type": "array", "items": {"type": "object", "properties": {
+                "user_id": {"type": "integer"}, "name": {"type": "string"},
+                "released": {"type": "boolean"}}}},
+            "segments": {"type": "array", "items": {"type": "object", "properties": {
+                "id": {"type": "integer"}, "kind": {"type": "string",
+                                                    "enum": ["entry", "recording", "music"]},
+                "position": {"type": "integer"}, "title": {"type": "string"},
+                "version": {"type": "integer"}, "edits": {"type": "object"},
+                "entry_id": {"type": "integer", "nullable": True},
+                "duration": nullable_num, "kept_duration": {"type": "number"},
+                "words": {"type": "array", "items": {"type": "object"}},
+                "audio_url": nullable_str, "peaks_url": nullable_str,
+                "problem": nullable_str}}},
+            "duration": {"type": "number", "description": "Seconds, by the edit lists"},
+            "render": {"type": "object", "nullable": True, "properties": {
+                "id": {"type": "integer"}, "state": {"type": "string", "enum": [
+                    "queued", "running", "done", "failed", "deleted"]},
+                "progress": {"type": "integer"}, "job_id": {"type": "integer"},
+                "error": nullable_str}},
+            "current": {"type": "object", "nullable": True, "properties": {
+                "id": {"type": "integer"}, "audio_url": url, "opus_url": url,
+                "chapters_url": url, "vtt_url": url, "srt_url": url,
+                "duration": {"type": "number"}, "lufs": {"type": "number"},
+                "true_peak": {"type": "number"},
+                "created_at": {"type": "string", "format": "date-time"},
+                "requested_by": nullable_str}},
+            "history": {"type": "array", "items": {"type": "object"}},
+            "comments": {"type": "array", "items": {"type": "object"}}}},
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -90,7 +198,8 @@ def document() -> dict[str, Any]:
             "/openapi.json": {"get": _op("This document", {"description": "OpenAPI 3"},
                                          secured=False)},
             "/me": {"get": _op("Who the token belongs to", _json("#/components/schemas/Me"))},
-            "/jobs/{job_id}": {"get": _op("A background job's state and progress",
+            "/jobs/{job_id}": {"get": _op("A background job's state and progress (co-hosts: "
+                                          "episode renders only)",
                                           _json("#/components/schemas/Job"),
                                           params=[_id("job_id")])},
             "/entries": {
@@ -149,6 +258,7 @@ def document() -> dict[str, Any]:
                 "post": _op("Withdraw the entry with this receipt code",
                             _json("#/components/schemas/ReceiptResult"), params=[_code()],
                             errors=("429",))},
+            **_episode_paths(),
             # tus 1.0.0 (https://tus.io/protocols/resumable-upload); every request but
             # OPTIONS sends Tus-Resumable: 1.0.0 (412 without it).
             "/uploads": {
@@ -181,7 +291,7 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {"Error": _json("#/components/schemas/Error", "Error")},
-            "schemas": _schemas(),
+            "schemas": {**_schemas(), **_episode_schemas()},
         },
     }
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from flask import jsonify, request
 
+from podcast.studio.jobs import RENDER_EPISODE
+
 from .. import entries, idempotency, intake, processing, uploads
 from ..auth import KIOSK, PUBLIC, allow, current_principal
 from ..bodylimit import accepts_media
@@ -18,7 +20,8 @@ from . import bp
 from .openapi import document
 
 TEAM = (Role.ADMIN, Role.STAFF)
-uploads.register_tus_routes(bp, access=(*TEAM, KIOSK))
+# Co-hosts upload their own recordings and show music the same resumable way.
+uploads.register_tus_routes(bp, access=(*TEAM, Role.COHOST, KIOSK))
 
 
 def entry_json(entry: Entry) -> dict:
@@ -71,10 +74,12 @@ def me():
 
 
 @bp.get("/jobs/<int:job_id>")
-@allow(*TEAM)
+@allow(*TEAM, Role.COHOST)
 def get_job(job_id: int):
+    """Staff see every job of their organisation; co-hosts the renders of episodes."""
     job = db.session.get(Job, job_id)
-    if job is None:
+    if job is None or (current_principal().role == Role.COHOST
+                       and job.kind != RENDER_EPISODE):
         raise NotFound(f"job {job_id} not found")
     return jsonify(job.to_api())
 

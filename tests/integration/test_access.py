@@ -57,6 +57,7 @@ ROLES = (ADMIN, STAFF, COHOST, PANEL)
 EVERYONE = frozenset({ANON, *ROLES, KIOSK_DEVICE})
 USERS = frozenset(ROLES)
 TEAM = frozenset({ADMIN, STAFF})
+STUDIO = frozenset({ADMIN, STAFF, COHOST})
 
 EXPECTED: dict[str, frozenset[str]] = {
     "home": EVERYONE,
@@ -71,7 +72,8 @@ EXPECTED: dict[str, frozenset[str]] = {
     "auth.revoke_token": USERS,
     "api.openapi": EVERYONE,
     "api.me": USERS | {KIOSK_DEVICE},
-    "api.get_job": TEAM,
+    # Co-hosts follow their episodes' renders (the view shows them no other job).
+    "api.get_job": TEAM | {COHOST},
     "api.create_entry": TEAM | {KIOSK_DEVICE},
     "api.list_entries": TEAM,
     "api.get_entry": TEAM,
@@ -81,12 +83,13 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.withdraw_entry": TEAM,
     "api.receipt_consent": TEAM | {KIOSK_DEVICE},
     "api.receipt_withdraw": TEAM | {KIOSK_DEVICE},
-    # Resumable uploads: whoever may make an entry from a recording.
-    "api.tus_options": TEAM | {KIOSK_DEVICE},
-    "api.tus_create": TEAM | {KIOSK_DEVICE},
-    "api.tus_head": TEAM | {KIOSK_DEVICE},
-    "api.tus_patch": TEAM | {KIOSK_DEVICE},
-    "api.tus_delete": TEAM | {KIOSK_DEVICE},
+    # Resumable uploads: whoever may make an entry from a recording, and co-hosts for
+    # their own recordings and show music.
+    "api.tus_options": STUDIO | {KIOSK_DEVICE},
+    "api.tus_create": STUDIO | {KIOSK_DEVICE},
+    "api.tus_head": STUDIO | {KIOSK_DEVICE},
+    "api.tus_patch": STUDIO | {KIOSK_DEVICE},
+    "api.tus_delete": STUDIO | {KIOSK_DEVICE},
     "review.index": TEAM,
     "review.entry": TEAM,
     "review.state": TEAM,
@@ -127,7 +130,15 @@ EXPECTED: dict[str, frozenset[str]] = {
     "kiosk.voice_word": frozenset({KIOSK_DEVICE}),
     # The question cards the kiosk offers are kept by the people who run sessions.
     "kiosk.cards": frozenset({ADMIN, STAFF, COHOST}),
-    "podcast.index": frozenset({ADMIN, COHOST}),
+    # The podcast studio: co-hosts make episodes, with staff and admins beside them.
+    **{f"podcast.{name}": STUDIO for name in (
+        "index", "create_episode", "studio", "state", "update_episode", "upload_cover",
+        "episode_cover", "add_segment", "move_segment", "remove_segment", "save_edits",
+        "undo_edits", "refresh_segment", "segment_audio", "segment_peaks", "add_recording",
+        "render", "render_file", "comment", "join", "release", "music")},
+    "api.create_episode": STUDIO,
+    "api.get_episode": STUDIO,
+    "api.render_episode": STUDIO,
 }
 
 # Requests the right principal makes correctly that still fail validation on purpose,
@@ -301,8 +312,9 @@ def make_entry(app: Flask, org_id: int, status: str = st.AWAITING_REVIEW, **fiel
     """An entry row of the organisation, with a stored transcript and a rendered
     (redacted) result, as the pipeline leaves it for review."""
     with app.app_context(), tenancy.as_org(org_id):
-        entry = Entry(org_id=org_id, consent=Consent().to_dict(), status=status,
-                      duration=2.0, rendered_revision=0, **fields)
+        fields.setdefault("consent", Consent().to_dict())
+        entry = Entry(org_id=org_id, status=status, duration=2.0, rendered_revision=0,
+                      **fields)
         db.session.add(entry)
         db.session.flush()
         key = f"org/{org_id}/entries/{entry.id}/transcript.json"
@@ -317,6 +329,37 @@ def make_entry(app: Flask, org_id: int, status: str = st.AWAITING_REVIEW, **fiel
         return entry.id
 
 
+def make_episode(app: Flask, org_id: int) -> dict[str, int]:
+    """An episode with one approved entry in it, a finished render and a cover."""
+    from diaryroom import keys
+    from podcast.studio.models import Episode, EpisodeRender, Segment
+
+    entry_id = make_entry(app, org_id, status=st.APPROVED,
+                          consent=Consent("organisation").to_dict())
+    with app.app_context(), tenancy.as_org(org_id):
+        episode = Episode(org_id=org_id, title="An episode")
+        db.session.add(episode)
+        db.session.flush()
+        segment = Segment(org_id=org_id, episode_id=episode.id, position=0, kind="entry",
+                          entry_id=entry_id, entry_revision=0, edits={})
+        render = EpisodeRender(org_id=org_id, episode_id=episode.id, state="done",
+                               entry_ids=[entry_id], sources=[])
+        db.session.add_all([segment, render])
+        db.session.flush()
+        private = get_private_storage()
+        # Peaks as if computed before (the entry's audio here is not real sound).
+        private.put(keys.entry_result(org_id, entry_id, 0, "peaks.json"),
+                    BytesIO(b'{"peaks": [[0.0]], "duration": 2.0}'))
+        render.files = {"episode.mp3": keys.episode_render(org_id, episode.id, render.id,
+                                                           "episode.mp3")}
+        private.put(render.files["episode.mp3"], BytesIO(b"ID3 not really audio"))
+        episode.cover_key = keys.episode_cover(org_id, episode.id, "cover-1.jpg")
+        episode.cover_type, episode.current_render_id = "image/jpeg", render.id
+        private.put(episode.cover_key, BytesIO(b"not really a picture"))
+        db.session.commit()
+        return {"episode_id": episode.id, "segment_id": segment.id, "render_id": render.id}
+
+
 def make_local_name(app: Flask, org_id: int, text: str) -> int:
     with app.app_context(), tenancy.as_org(org_id):
         name = LocalName(org_id=org_id, list="redact", text=text, type="PLACE")
@@ -325,10 +368,9 @@ def make_local_name(app: Flask, org_id: int, text: str) -> int:
         return name.id
 
 
-def make_job(app: Flask, org_id: int, **fields) -> int:
+def make_job(app: Flask, org_id: int, kind: str = "transcribe_entry", **fields) -> int:
     with app.app_context(), tenancy.as_org(org_id):
-        job = Job(org_id=org_id, kind="transcribe_entry", state="done", progress=100,
-                  **fields)
+        job = Job(org_id=org_id, kind=kind, state="done", progress=100, **fields)
         db.session.add(job)
         db.session.commit()
         return job.id
@@ -346,6 +388,7 @@ class Objects:
         self.org_id = world.orgs[org]
         self.entry_id = make_entry(self.app, self.org_id)
         self.job_id = make_job(self.app, self.org_id, target_id=self.entry_id)
+        self.episode = make_episode(self.app, self.org_id)
         with self.app.app_context(), tenancy.as_org(self.org_id):
             self.kiosk = db.session.scalar(select(Kiosk.id).where(
                 Kiosk.token_hash == hash_token(world.kiosk_tokens[org])))
@@ -417,12 +460,19 @@ class Objects:
             "code": lambda: {"code": self.receipt_code()},
             "upload_id": lambda: {"upload_id": self.upload_id(who)},
             "word": lambda: {"word": receipts.wordlist()[0]},
+            "episode_id": lambda: {"episode_id": self.episode["episode_id"]},
+            "segment_id": lambda: {"segment_id": self.episode["segment_id"]},
+            "render_id": lambda: {"render_id": self.episode["render_id"]},
+            "name": lambda: {"name": "episode.mp3"},
         }
         # Arguments whose meaning depends on the route.
         by_endpoint: dict[str, dict[str, Callable[[], dict[str, object]]]] = {
             "signed_media": {"key": self.signed_media},
             "kiosk.voice_prompt": {"key": lambda: {"key": "welcome"}},
             "review.audio": {"fmt": lambda: {"fmt": "mp3"}},
+            # A co-host may read a render's job (and no other: test_studio_api.py).
+            "api.get_job": {"job_id": lambda: {"job_id": make_job(
+                self.app, self.org_id, "render_episode", target_id=self.episode["render_id"])}},
             "review.remove_local_name": {"name_id": lambda: {
                 "name_id": make_local_name(self.app, self.org_id, self.unique("Hope House"))}},
         }
@@ -484,6 +534,7 @@ class Objects:
             "api.change_redactions": lambda: {"action": "add", "first": 1, "last": 2,
                                               "type": "NAME"},
             "api.send_back_entry": lambda: {"reason": "the voice is recognisable"},
+            "api.create_episode": lambda: {"title": self.unique("An episode")},
         }
         if method == "PATCH":  # the first bytes of the new upload in the URL
             return Body(raw=CHUNK, headers={**TUS, "Upload-Offset": "0",

@@ -66,11 +66,12 @@ class OrgData:
     emails: list[str]
     name_id: int  # a name on its list of local names
     user_id: int  # an account (its co-host's), for the off-boarding routes
+    episode: dict[str, int]  # an episode's id, its segment's and its render's
 
     def object_for(self, argument: str, endpoint: str = "") -> int:
         ids = {"entry_id": self.entry_ids[0], "job_id": self.job_id,
                "token_id": self.token_id, "kiosk_id": self.kiosk_id,
-               "name_id": self.name_id, "user_id": self.user_id}
+               "name_id": self.name_id, "user_id": self.user_id, **self.episode}
         if argument not in ids:
             pytest.fail(f"teach OrgData.object_for a real {argument!r} of an organisation")
         if endpoint == "api.withdraw_entry":  # not the entry the other routes read
@@ -82,6 +83,33 @@ def _transcript(text: str) -> bytes:
     return json.dumps({"language": "en", "language_probability": 1.0, "duration": 2.0,
                        "segments": [{"start": 0.0, "end": 2.0, "text": text,
                                      "words": []}]}).encode()
+
+
+def seed_episode(org_id: int, marker: str, entry_id: int) -> dict[str, int]:
+    """An episode (its title carries the marker) with the entry in it, a finished
+    render and a cover; the entry's waveform as if computed before."""
+    from diaryroom import keys
+    from podcast.studio.models import Episode, EpisodeRender, Segment
+
+    private = get_private_storage()
+    episode = Episode(org_id=org_id, title=f"{marker} episode")
+    db.session.add(episode)
+    db.session.flush()
+    segment = Segment(org_id=org_id, episode_id=episode.id, position=0, kind="entry",
+                      entry_id=entry_id, entry_revision=0, edits={})
+    render = EpisodeRender(org_id=org_id, episode_id=episode.id, state="done",
+                           entry_ids=[entry_id], sources=[])
+    db.session.add_all([segment, render])
+    db.session.flush()
+    private.put(keys.entry_result(org_id, entry_id, 0, "peaks.json"),
+                BytesIO(b'{"peaks": [[0.0]], "duration": 2.0}'))
+    render.files = {"episode.mp3": keys.episode_render(org_id, episode.id, render.id,
+                                                       "episode.mp3")}
+    private.put(render.files["episode.mp3"], BytesIO(f"{marker} audio".encode()))
+    episode.cover_key = keys.episode_cover(org_id, episode.id, "cover-1.jpg")
+    episode.cover_type, episode.current_render_id = "image/jpeg", render.id
+    private.put(episode.cover_key, BytesIO(f"{marker} cover".encode()))
+    return {"episode_id": episode.id, "segment_id": segment.id, "render_id": render.id}
 
 
 def seed(world: World, name: str) -> OrgData:
@@ -109,6 +137,7 @@ def seed(world: World, name: str) -> OrgData:
             local = LocalName(org_id=org_id, list="redact", text=f"{marker}-hostel",
                               type="PLACE")
             db.session.add_all([job, local])
+            episode = seed_episode(org_id, marker, entry_ids[0])
             db.session.commit()
             job_id, name_id = job.id, local.id
         kiosk, _ = accounts.pair_kiosk(org_id, f"{marker}-kiosk")
@@ -118,7 +147,7 @@ def seed(world: World, name: str) -> OrgData:
         return OrgData(name, org_id, marker, entry_ids, job_id, kiosk.id, kiosk.name,
                        token.id, token.name,
                        [a.email for (org, _), a in world.accounts.items() if org == name],
-                       name_id, world.account("cohost", name).user_id)
+                       name_id, world.account("cohost", name).user_id, episode)
 
 
 @pytest.fixture
@@ -184,6 +213,8 @@ def url_for_rule(app: Flask, rule: Rule, method: str, data: OrgData) -> str:
               for arg in INT_ARGUMENT.findall(rule.rule)}
     if "fmt" in rule.arguments:  # the redacted audio's format
         values["fmt"] = "mp3"
+    if "name" in rule.arguments:  # a render's file
+        values["name"] = "episode.mp3"
     other = set(rule.arguments) - set(values)
     assert not other, f"{rule.rule}: fill {sorted(other)} too"
     return app.url_map.bind("localhost").build(rule.endpoint, values, method=method)
@@ -403,7 +434,7 @@ def test_lists_show_only_the_callers_organisation(world, orgs, viewer):
     body = bodies["/review/"] = page.get("/review/").text
     assert _ids(r'/review/entries/(\d+)"', body) == set(own.entry_ids)
     body = bodies["/podcast/"] = page.get("/podcast/").text
-    assert _ids(r"Entry (\d+)", body) == set(own.entry_ids)
+    assert _ids(r'/podcast/episodes/(\d+)"', body) == {own.episode["episode_id"]}
     body = bodies["/admin/users"] = page.get("/admin/users").text
     assert all(email in body for email in own.emails)
     body = bodies["/admin/kiosks"] = page.get("/admin/kiosks").text

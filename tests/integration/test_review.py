@@ -136,14 +136,6 @@ def test_sending_back_from_review_stops_it_and_running_again_restarts(app, call,
     assert actions == ["sent_back", "reprocessed"]
 
 
-def test_only_approved_entries_reach_the_podcast_team(app, client, call, entry_id, world, auth):
-    auth.login(world.account("cohost").email)
-    marker = f"Entry {entry_id}"
-    assert marker not in client.get("/podcast/").text
-    call("POST", f"/entries/{entry_id}/approve")
-    assert marker in client.get("/podcast/").text
-
-
 def test_the_review_page_shows_words_redactions_and_logs_the_look(app, client, entry_id,
                                                                   world, auth):
     auth.login(world.account("staff").email)
