@@ -143,10 +143,11 @@ def test_staff_sign_in_lands_on_home(staff_page, live_server, staff, axe_check):
     page = staff_page
     expect(page).to_have_url(live_server("/"))
     expect(page.get_by_text(f"You are signed in as {staff.email} (staff).")).to_be_visible()
-    # Staff see the team's pages, not the admin's or the co-hosts'.
+    # Staff see the team's pages and the studio (coordinators help co-hosts there), not
+    # the admin's.
     expect(nav(page).get_by_role("link", name="Entries", exact=True)).to_be_visible()
     expect(nav(page).get_by_role("link", name="Accounts")).to_have_count(0)
-    expect(nav(page).get_by_role("link", name="Podcast")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Podcast")).to_be_visible()
     axe_check(page, "home")
 
     response = page.goto("/admin/users")
@@ -323,7 +324,7 @@ def test_admin_adds_an_account_and_sees_the_one_time_password(page, live_server,
     axe_check(page, "accounts-created")
 
     go_to(page, "Podcast")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Entries ready for episodes")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Podcast studio")
     axe_check(page, "podcast")
 
 
