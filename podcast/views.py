@@ -22,6 +22,7 @@ from flask import (
     url_for,
 )
 
+from diaryroom import uploads
 from diaryroom.auth import allow, current_principal
 from diaryroom.auth.principal import wants_json
 from diaryroom.domain.roles import Role
@@ -252,6 +253,12 @@ def segment_peaks(episode_id: int, segment_id: int):
 
 
 # -- recordings, renders and collaboration ---------------------------------------------------
+
+# The studio page sends a co-host's recording (and show music) resumably, with tus, under
+# its session and CSRF token: /api/v1/uploads takes bearer tokens only, never cookies.
+# The finished upload's id then goes to add_recording (or music) as ``upload_id``.
+uploads.register_tus_routes(bp, access=STUDIO)
+
 
 @bp.post(EPISODE + "/recordings")
 @allow(*STUDIO)

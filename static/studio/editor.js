@@ -1,10 +1,12 @@
 /* Step 3: editing the selected part. The waveform (waveform.js) and the words
- * (transcript.js) show the edit list; the controls here change it through the pure
- * functions of edits.js and hand each new edit list to ``onEdit`` (the page saves it).
+ * (transcript.js) show the edit list; the controls here (and stretch.js, for stretches
+ * cut on the waveform) change it through the pure functions of edits.js and hand each
+ * new edit list to ``onEdit`` (the page saves it).
  * Nothing here talks to the server except for the part's peaks.
  */
 import * as E from './edits.js';
 import { clock, decibels, wordSpan } from './format.js';
+import { StretchTool } from './stretch.js';
 import { Transcript } from './transcript.js';
 import { Waveform } from './waveform.js';
 
@@ -26,6 +28,8 @@ export class Editor {
       onSelect: () => this.showTools(),
       onSeek: (t) => this.waveform && this.waveform.seek(t),
     });
+    this.stretch = new StretchTool(root, { onEdit: (next, message) => this.edit(next, message),
+      waveform: () => (this.waveform && this.waveform.duration ? this.waveform : null) });
     this.wire();
   }
 
@@ -76,7 +80,7 @@ export class Editor {
     this.el.editor.hidden = false;
     this.el['editor-empty'].hidden = true;
     this.el['editor-title'].textContent = segment.title || 'This part';
-    if (fresh) this.transcript.forget();
+    if (fresh) { this.transcript.forget(); this.stretch.reset(); }
     this.update(edits, { canUndo });
     if (fresh) await this.loadWaveform(segment);
   }
@@ -99,11 +103,14 @@ export class Editor {
           onTrim: ({ start, end }) => this.trim(start, end),
           onTime: (t) => this.time(t),
           onPlay: (playing) => { this.el.play.textContent = playing ? 'Pause' : 'Play'; },
+          onChoose: (span) => this.stretch.choose(span),
         });
       }
       await this.waveform.load(segment.audio_url, peaks);
       if (this.segment !== segment) return;
       this.waveform.show(this.edits, this.words());
+      this.waveform.choosing(this.stretch.on);
+      this.stretch.update(this.edits, this.duration());
       this.time(0);
       status.textContent = '';
     } catch (e) {
@@ -144,6 +151,7 @@ export class Editor {
     el.words.hidden = words.length === 0;
     el.tidy.hidden = words.length === 0;
     this.transcript.draw(words, e);
+    this.stretch.update(e, duration);
     const tidied = e.remove_fillers || e.shorten_pauses;
     el['tidy-on'].hidden = !tidied;
     el['tidy-preview'].hidden = tidied;

@@ -26,21 +26,25 @@ const round = (x, places = 3) => Math.round(x * 10 ** places) / 10 ** places;
 export function normalise(edits) {
   const full = { ...DEFAULTS, ...(edits || {}) };
   full.cut_words = mergeRanges(full.cut_words || []);
-  full.cut_ranges = (full.cut_ranges || []).map(([a, b]) => [a, b]);
+  full.cut_ranges = mergeSpans(full.cut_ranges || []);
   return full;
 }
 
-/** Inclusive integer ranges, sorted, with touching or overlapping ones joined. */
-export function mergeRanges(ranges) {
+function joined(ranges, gap) {
   const sorted = ranges.map(([a, b]) => [Math.min(a, b), Math.max(a, b)]).sort((x, y) => x[0] - y[0]);
   const out = [];
   for (const [a, b] of sorted) {
     const last = out[out.length - 1];
-    if (last && a <= last[1] + 1) last[1] = Math.max(last[1], b);
+    if (last && a <= last[1] + gap) last[1] = Math.max(last[1], b);
     else out.push([a, b]);
   }
   return out;
 }
+
+/** Inclusive integer ranges (word indexes), sorted, with touching or overlapping ones joined. */
+export const mergeRanges = (ranges) => joined(ranges, 1);
+/** Stretches in seconds, sorted, with overlapping or touching ones joined. */
+export const mergeSpans = (spans) => joined(spans, 0);
 
 export function isCut(edits, index) {
   return (edits.cut_words || []).some(([a, b]) => index >= a && index <= b);
@@ -82,6 +86,43 @@ export function setTrim(edits, { start, end }, duration) {
   }
   // Hundredths: finer than anyone hears a cut, and short enough to read in the boxes.
   return { ...e, trim_start: round(s, 2), trim_end: t === null ? null : round(t, 2) };
+}
+
+export const MIN_STRETCH = 0.05;  // s: a shorter selection is a slip of the mouse
+
+/** The stretch from..to (either way round) of a source ``duration`` s long, inside it and
+ *  in hundredths, or null when it is no stretch at all. */
+export function stretch(from, to, duration) {
+  if (from === '' || to === '' || from === null || to === null) return null;
+  const total = duration > 0 ? duration : Infinity;
+  const [a, b] = [Number(from), Number(to)].map((x) => round(clamp(x, 0, total), 2)).sort((x, y) => x - y);
+  return Number.isFinite(a) && Number.isFinite(b) && b - a >= MIN_STRETCH ? [a, b] : null;
+}
+
+/** Cut the stretch from..to (seconds of the source): the cut_ranges of a selection on the
+ *  waveform. Nothing changes when it is no stretch. */
+export function cutStretch(edits, from, to, duration) {
+  const e = normalise(edits);
+  const s = stretch(from, to, duration);
+  return s ? { ...e, cut_ranges: mergeSpans([...e.cut_ranges, s]) } : e;
+}
+
+/** Put back the cut stretch at ``index`` (of the normalised cut_ranges). */
+export function putBackStretch(edits, index) {
+  const e = normalise(edits);
+  return { ...e, cut_ranges: e.cut_ranges.filter((_, i) => i !== index) };
+}
+
+/** The indexes of the words a cut stretch takes: the server hears a word when its middle
+ *  is kept (podcast/studio/edits.py kept_words), so a word goes when its middle is cut. */
+export function wordsInStretches(words, ranges) {
+  const out = [];
+  words.forEach((w, i) => {
+    const mid = (Number(w.start) + Number(w.end)) / 2;
+    if (w.start == null || w.end == null || !Number.isFinite(mid)) return;
+    if (ranges.some(([a, b]) => mid > a && mid < b)) out.push(i);
+  });
+  return out;
 }
 
 export function setGain(edits, db) {

@@ -6,7 +6,8 @@
  *   the version they were made on: if someone else saved first, the page says so, shows
  *   theirs and drops nothing silently (state.js holds the save states);
  * - "Make the episode" shows its progress (render.js); a co-host records a link with the
- *   kiosk's recorder (link.js); parts can be dragged into order (timeline.js).
+ *   kiosk's recorder, kept and sent resumably (link.js); parts can be dragged into
+ *   order (timeline.js).
  *
  * Test hooks (harmless): #studio[data-save] is the save state (idle when all is saved).
  */
@@ -15,6 +16,7 @@ import { createApi } from './api.js';
 import { Editor } from './editor.js';
 import { Forms } from './forms.js';
 import { LinkRecorder } from './link.js';
+import { addAsPart } from './outbox.js';
 import { fetchPage, pageData, swapRegions } from './regions.js';
 import { RenderPanel } from './render.js';
 import { CONFLICT_MESSAGE, Machine, canEdit, rendering, saveText } from './state.js';
@@ -236,8 +238,11 @@ window.addEventListener('beforeunload', (event) => {
   if (['pending', 'saving'].includes(machine.state.save)) event.preventDefault();
 });
 
-new LinkRecorder($('link-recorder'), { api, url: DATA.urls.recordings,
-  onSent: async (answer) => { await addRecording(answer); await refresh(); } });
+new LinkRecorder($('link-recorder'), {
+  api, urls: DATA.urls, who: { episodeId: episode.id, userId: DATA.me },
+  onSaved: () => refresh().catch(() => {}),
+  onSent: (answer) => addAsPart(() => addRecording(answer), { refresh })
+    .finally(() => refresh().catch(() => {})) });
 $('editor-root').hidden = false;
 $('editor-needs-js').hidden = true;
 machine.send({ type: 'loaded', episode });

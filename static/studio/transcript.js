@@ -5,7 +5,7 @@
  * struck through and say "(cut)" to screen readers; "Put back" brings them back. While
  * the part plays, the word being said is marked.
  */
-import { isCut, isFiller } from './edits.js';
+import { isCut, isFiller, wordsInStretches } from './edits.js';
 
 /** The selection [first, last] from an anchor and a focus word (null when none). */
 export function span(selection) {
@@ -41,6 +41,7 @@ export class Transcript {
     this.buttons = [];
     this.selection = null;
     this.current = -1;
+    this.inStretch = new Set();
     box.addEventListener('click', (e) => this.clicked(e));
     box.addEventListener('keydown', (e) => this.key(e));
     box.addEventListener('keyup', (e) => {
@@ -79,9 +80,12 @@ export class Transcript {
 
   mark(edits) {
     this.edits = edits;
+    // Words whose middle is in a cut stretch are gone too; "Put back" on the stretch
+    // brings them back (a word's own "Put back" only undoes cut words).
+    this.inStretch = new Set(wordsInStretches(this.words, edits.cut_ranges || []));
     const removing = !!edits.remove_fillers;
     this.buttons.forEach((b, i) => {
-      const cut = isCut(edits, i);
+      const cut = isCut(edits, i) || this.inStretch.has(i);
       const removed = !cut && removing && isFiller(this.words[i].text);
       b.classList.toggle('cut', cut);
       b.classList.toggle('removed', removed);
@@ -126,7 +130,7 @@ export class Transcript {
     let cut = false;
     let kept = false;
     for (let i = s[0]; i <= s[1]; i++) {
-      if (isCut(this.edits, i)) cut = true; else kept = true;
+      if (isCut(this.edits, i)) cut = true; else if (!this.inStretch.has(i)) kept = true;
     }
     return { first: s[0], last: s[1], cut, kept };
   }

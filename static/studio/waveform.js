@@ -2,6 +2,8 @@
  * the server computed once (nothing is decoded in the browser, so a long part opens at
  * once on a cheap laptop), with the trim as a light region whose edges can be dragged and
  * each cut as a dark one. The number inputs beside it do the same from the keyboard.
+ * In "Cut a stretch" mode (``choosing``) a drag across it chooses a stretch instead of
+ * moving the play position: a blue region, reported by ``onChoose``, resizable.
  *
  * The page's Content-Security-Policy allows no inline styles, and wavesurfer puts a
  * <style> into its shadow root. ``adoptingStyles`` hands that CSS to the shadow root as
@@ -15,6 +17,8 @@ import { isFiller } from './edits.js';
 const STYLE = /<style[^>]*>([\s\S]*?)<\/style>/gi;
 const KEPT = 'rgba(255, 229, 138, 0.35)';   // the trim: what listeners hear
 const CUT = 'rgba(27, 27, 27, 0.45)';       // cut words and ranges
+const CHOSEN = 'rgba(11, 92, 173, 0.4)';    // a stretch chosen, not cut yet
+const CHOSEN_ID = 'chosen-stretch';
 
 /** {css, html}: the text of every <style> in ``html``, and ``html`` without them. */
 export function splitStyles(html) {
@@ -71,8 +75,9 @@ export function cutSpans(edits, words) {
 }
 
 export class Waveform {
-  constructor(container, { onTrim = () => {}, onTime = () => {}, onPlay = () => {} } = {}) {
-    Object.assign(this, { container, onTrim, onTime, onPlay });
+  constructor(container, { onTrim = () => {}, onTime = () => {}, onPlay = () => {},
+    onChoose = () => {} } = {}) {
+    Object.assign(this, { container, onTrim, onTime, onPlay, onChoose });
     this.regions = RegionsPlugin.create();
     this.ws = adoptingStyles(() => WaveSurfer.create({
       container, height: 112, waveColor: '#4f6f8f', progressColor: '#0b5cad',
@@ -84,6 +89,10 @@ export class Waveform {
     this.ws.on('timeupdate', (t) => this.onTime(t));
     this.ws.on('play', () => this.onPlay(true));
     this.ws.on('pause', () => this.onPlay(false));
+    this.chosen = null;       // {start, end}: kept across redraws
+    this.stopChoosing = null; // while choosing: ends the drag selection
+    this.regions.on('region-created', (r) => { if (r.id === CHOSEN_ID) this.chose(r); });
+    this.regions.on('region-updated', (r) => { if (r.id === CHOSEN_ID) this.chose(r); });
     this.ready = Promise.resolve();
   }
 
@@ -106,6 +115,50 @@ export class Waveform {
     this.trim = this.regions.addRegion({ start: edits.trim_start || 0, end, color: KEPT,
       drag: false, resize: true, minLength: 0.1 });
     this.trim.on('update-end', () => this.onTrim({ start: this.trim.start, end: this.trim.end }));
+    this.mark(this.chosen);
+  }
+
+  /** "Cut a stretch" mode on or off. While on, the trim's and the cuts' regions let the
+   *  mouse through (else they would take the drag), and the play position stays put. */
+  choosing(on) {
+    if (on === !!this.stopChoosing) return;
+    if (on) {
+      this.ws.setOptions({ dragToSeek: false });
+      this.stopChoosing = this.regions.enableDragSelection(
+        { id: CHOSEN_ID, color: CHOSEN, drag: false, minLength: 0.05 });
+    } else {
+      this.stopChoosing();
+      this.stopChoosing = null;
+      this.ws.setOptions({ dragToSeek: true });
+    }
+    this.container.classList.toggle('is-choosing', on);
+    this.quiet();
+  }
+
+  quiet() {
+    const through = this.stopChoosing ? 'none' : 'all';
+    this.regions.getRegions().forEach((r) => {
+      if (r.element && r.id !== CHOSEN_ID) r.element.style.pointerEvents = through;
+    });
+  }
+
+  chose(region) {
+    this.regions.getRegions().forEach((r) => { if (r.id === CHOSEN_ID && r !== region) r.remove(); });
+    this.chosen = { start: region.start, end: region.end };
+    if (!this.drawing) this.onChoose(this.chosen);
+  }
+
+  /** Show ``span`` ({start, end}, seconds) as the chosen stretch; null shows none. */
+  mark(span) {
+    this.regions.getRegions().filter((r) => r.id === CHOSEN_ID).forEach((r) => r.remove());
+    this.chosen = span;
+    if (span && this.duration) {
+      this.drawing = true;
+      this.regions.addRegion({ id: CHOSEN_ID, start: span.start, end: span.end, color: CHOSEN,
+        drag: false, resize: true, minLength: 0.05 });
+      this.drawing = false;
+    }
+    this.quiet();
   }
 
   playPause() {

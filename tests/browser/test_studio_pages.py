@@ -6,7 +6,11 @@
   previews and removes the ums, and undoes; renders the episode while the progress bar
   moves, and plays the result (the MP3 loads, a chapter plays); comments;
 - saves a change across someone else's and is told, seeing theirs;
-- records a link with the kiosk's recorder (a fake microphone) and drags it into place;
+- cuts a stretch by dragging across the waveform, and another from the keyboard, and
+  puts one back: the part's kept length follows, and the words in it are crossed out;
+- records a link with the kiosk's recorder (a fake microphone): it is kept in IndexedDB
+  and sent resumably (tus) through a dropped connection, and after a reload mid-upload it
+  is offered again and carries on; then it is dragged into place;
 - sees a withdrawn entry at the top of the page, without reloading it.
 Every page is checked by axe-core with its content showing.
 
@@ -339,36 +343,221 @@ def test_the_music_page_credits_every_track(cohost_page, live_server, tmp_path, 
     axe_check(page, "studio-music")
 
 
+def test_a_stretch_cut_on_the_waveform_shortens_the_part(cohost_page, live_server, entries,
+                                                         axe_check):
+    page = cohost_page
+    server = Server(live_server)
+    eid = new_episode(page, "A stretch cut")
+    add_entry(page, entries["known"], 1)
+    part = server.state(eid)["segments"][0]
+    whole = part["kept_duration"]
+    open_part(page, part["id"])
+
+    # "Cut a stretch", then a drag across the waveform: the boxes show the stretch.
+    mode = page.get_by_role("button", name="Cut a stretch", exact=True)
+    mode.click()
+    expect(mode).to_have_attribute("aria-pressed", "true")
+    page.locator("#waveform").scroll_into_view_if_needed()
+    box = page.locator("#waveform").bounding_box()
+    middle = box["y"] + box["height"] / 2
+    page.mouse.move(box["x"] + box["width"] * 0.3, middle)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] * 0.6, middle, steps=8)
+    page.mouse.up()
+    expect(page.get_by_label("To (seconds)")).not_to_have_value("")
+    start = float(page.get_by_label("From (seconds)").input_value())
+    end = float(page.get_by_label("To (seconds)").input_value())
+    assert start == pytest.approx(part["duration"] * 0.3, abs=0.3)
+    assert end == pytest.approx(part["duration"] * 0.6, abs=0.3)
+    page.get_by_role("button", name="Cut this stretch").click()
+    saved(page)
+    cut = server.state(eid)["segments"][0]
+    assert cut["edits"]["cut_ranges"] == [[start, end]]
+    assert whole - cut["kept_duration"] == pytest.approx(end - start, abs=0.05)
+
+    # Shaded on the waveform, listed with "Put back" (the keyboard is there now), and the
+    # words whose middle is in it crossed out.
+    stretch = f"the stretch from {start:.2f} s to {end:.2f} s"
+    expect(page.locator("#stretches li")).to_have_text(
+        re.compile(rf"^Cut from {start:.2f} s to {end:.2f} s \({end - start:.2f} s\)"))
+    expect(page.get_by_role("button", name=f"Put back {stretch}")).to_be_focused()
+    expect(page.locator("#waveform [part~='region']")).to_have_count(2)  # the trim and the cut
+    inside = [i for i, w in enumerate(cut["words"]) if start < (w["start"] + w["end"]) / 2 < end]
+    assert inside, "the stretch holds words"
+    for i in inside:
+        taken = page.locator(f"#words .word[data-index='{i}']")
+        expect(taken).to_have_class(re.compile(r"\bcut\b"))
+        expect(taken).to_contain_text("(cut)")
+
+    # The same from the keyboard: the mode off, two boxes and the button.
+    mode.click()
+    expect(mode).to_have_attribute("aria-pressed", "false")
+    page.get_by_label("From (seconds)").fill("0.1")
+    page.get_by_label("To (seconds)").fill("0.5")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Cut this stretch")).to_be_focused()
+    page.keyboard.press("Enter")
+    saved(page)
+    two = server.state(eid)["segments"][0]
+    assert two["edits"]["cut_ranges"] == [[0.1, 0.5], [start, end]]
+    assert whole - two["kept_duration"] == pytest.approx(end - start + 0.4, abs=0.05)
+    axe_check(page, "studio-stretch")
+
+    # Putting the dragged one back brings its sound and its words back.
+    page.get_by_role("button", name=f"Put back {stretch}").click()
+    saved(page)
+    back = server.state(eid)["segments"][0]
+    assert back["edits"]["cut_ranges"] == [[0.1, 0.5]]
+    assert whole - back["kept_duration"] == pytest.approx(0.4, abs=0.05)
+    expect(page.locator(f"#words .word[data-index='{inside[-1]}']")).not_to_have_class(
+        re.compile(r"\bcut\b"))
+
+
+STUDIO_RECORDS = """() => new Promise((resolve, reject) => {
+    const open = indexedDB.open('diaryroom-studio', 1);
+    open.onupgradeneeded = () => open.result.createObjectStore('recordings', {keyPath: 'id'});
+    open.onsuccess = () => {
+        const req = open.result.transaction('recordings').objectStore('recordings').getAll();
+        req.onsuccess = () => { open.result.close(); resolve(req.result.map(r => ({...r,
+            blob: r.blob ? r.blob.size : null}))); };
+        req.onerror = () => reject(req.error);
+    };
+    open.onerror = () => reject(open.error);
+})"""
+
+
+def studio_records(page) -> list[dict]:
+    """The recordings the studio keeps in IndexedDB (blobs reduced to their size)."""
+    return page.evaluate(STUDIO_RECORDS)
+
+
+class NetworkCut:
+    """The connection drops while the studio's tus upload is under way: the browser goes
+    offline as its second PATCH leaves (that PATCH is lost), until ``back()``. Counts
+    what reached the studio's tus endpoint. ``uploads_down`` keeps the uploads failing
+    while the rest of the network is back (the upload server away), for a reload."""
+
+    def __init__(self, page):
+        self.page, self.creates, self.patches = page, 0, 0
+        self.offline = self.uploads_down = self.dropped = False
+        page.route("**/podcast/uploads**", self.handle)
+        # Small chunks: the upload takes several PATCHes, so the drop is mid-upload.
+        page.locator("#link-recorder").evaluate("e => { e.dataset.chunkSize = '4096'; }")
+
+    def handle(self, route) -> None:
+        method = route.request.method
+        if self.offline or self.uploads_down:
+            route.abort("internetdisconnected")
+            return
+        self.creates += method == "POST"
+        self.patches += method == "PATCH"
+        if method == "PATCH" and self.patches == 2 and not self.dropped:
+            self.dropped = self.offline = True
+            self.page.context.set_offline(True)
+            route.abort("internetdisconnected")
+            return
+        route.continue_()
+
+    def back(self, *, uploads_down: bool = False) -> None:
+        self.offline, self.uploads_down = False, uploads_down
+        self.page.context.set_offline(False)
+
+
+def record_link(page) -> None:
+    """Record a second and a half with the fake microphone, and stop."""
+    page.get_by_role("button", name=re.compile("^(Start recording|Record again)$")).click()
+    expect(page.locator("#rec-live")).to_be_visible()
+    expect(page.get_by_role("button", name="Stop")).to_be_focused()
+    page.wait_for_function(
+        "() => Number(document.getElementById('rec-level').getAttribute('aria-valuenow')) > 10")
+    page.wait_for_timeout(1500)
+    page.get_by_role("button", name="Stop").click()
+    expect(page.locator("#rec-playback")).to_be_visible()
+    expect(page.get_by_role("button", name="Add this recording")).to_be_focused()
+
+
+DROPPED = "The connection dropped. Your recording is safe on this computer"
+
+
 def test_a_cohost_records_a_link_with_the_kiosks_recorder(media_browser, live_server,  # noqa: F811
                                                           entries):
     """The studio records with static/kiosk/recorder.js (a fake microphone plays speech),
-    and the recording goes into the episode as a co-host link, dragged into place."""
+    keeps the take in IndexedDB (the kiosk's store.js) and sends it with the kiosk's tus
+    uploader: the connection drops mid-upload, the page says so, and the upload carries
+    on when it is back. The recording goes into the episode as a co-host link, dragged
+    into place."""
     server = Server(live_server)
     with page_opener(media_browser, live_server.url) as open_page:
         page = open_page()
         sign_in(page, live_server.world.account("cohost").email)
         eid = new_episode(page, "In my own words")
         add_entry(page, entries["known"], 1)
-        page.get_by_role("button", name="Start recording").click()
-        expect(page.locator("#rec-live")).to_be_visible()
-        expect(page.get_by_role("button", name="Stop")).to_be_focused()
-        page.wait_for_function(
-            "() => Number(document.getElementById('rec-level').getAttribute('aria-valuenow')) > 10")
-        page.wait_for_timeout(1500)
-        page.get_by_role("button", name="Stop").click()
-        expect(page.locator("#rec-playback")).to_be_visible()
-        expect(page.get_by_role("button", name="Add this recording")).to_be_focused()
+        record_link(page)
+        (kept,) = studio_records(page)  # kept as soon as it was recorded
+        assert kept["episodeId"] == eid and kept["blob"] > 8192 and kept["uploadUrl"] is None
+
+        cut = NetworkCut(page)
         page.get_by_role("button", name="Add this recording").click()
+        expect(page.locator("#rec-status")).to_contain_text(DROPPED)
+        (kept,) = studio_records(page)  # still here, with where its upload is
+        assert kept["uploadUrl"].startswith(live_server("/podcast/uploads/"))
+        cut.back()
         expect(page.locator("#parts li.part")).to_have_count(2)
         expect(page.locator("#parts li.part").nth(1)).to_contain_text("Co-host link")
         expect(page.locator("#rec-status")).to_contain_text("Your recording was added")
         assert [p["kind"] for p in server.state(eid)["segments"]] == ["entry", "recording"]
+        assert cut.creates == 1, "one upload, resumed after the drop, not started again"
+        assert cut.patches >= 3
+        assert studio_records(page) == []  # forgotten only once the server had it
 
         # With a mouse, the link is dragged above the entry.
         items = page.locator("#parts li.part")
         items.nth(1).drag_to(items.nth(0), target_position={"x": 20, "y": 5})
         expect(items.nth(0)).to_contain_text("Co-host link")
     assert [p["kind"] for p in server.state(eid)["segments"]] == ["recording", "entry"]
+
+
+def test_a_recording_left_unsent_is_offered_again_after_a_reload(media_browser,  # noqa: F811
+                                                                  live_server, entries,
+                                                                  axe_check):
+    """The page is reloaded while the upload cannot get through: the recording is offered
+    again ("Send it" / "Delete it") and, sent, resumes its upload where it stopped."""
+    server = Server(live_server)
+    with page_opener(media_browser, live_server.url) as open_page:
+        page = open_page()
+        sign_in(page, live_server.world.account("cohost").email)
+        eid = new_episode(page, "Sent after all")
+        add_entry(page, entries["known"], 1)
+        record_link(page)
+        cut = NetworkCut(page)
+        page.get_by_role("button", name="Add this recording").click()
+        expect(page.locator("#rec-status")).to_contain_text(DROPPED)
+        cut.back(uploads_down=True)
+        page.reload()
+
+        offer = page.get_by_role("group", name=re.compile(
+            r"^You have a recording that was not sent yet \(0:0\d long, made on "))
+        expect(offer).to_be_visible()
+        expect(page.locator("#rec-unsent-playback")).to_have_attribute("src", re.compile("^blob:"))
+        axe_check(page, "studio-unsent")
+        cut.uploads_down = False
+        offer.get_by_role("button", name="Send it").click()
+        expect(page.locator("#parts li.part")).to_have_count(2)
+        expect(page.locator("#rec-status")).to_contain_text("Your recording was added")
+        expect(offer).to_be_hidden()
+        assert cut.creates == 1, "resumed after the reload, not started again"
+        assert studio_records(page) == []
+
+        # A take recorded and left (never added) is offered too, and can be deleted.
+        record_link(page)
+        page.reload()
+        expect(offer).to_be_visible()
+        offer.get_by_role("button", name="Delete it").click()
+        expect(offer).to_be_hidden()
+        expect(page.locator("#rec-status")).to_have_text(
+            "The recording that was not sent is deleted.")
+        assert studio_records(page) == []
+    assert [p["kind"] for p in server.state(eid)["segments"]] == ["entry", "recording"]
 
 
 def test_a_withdrawn_entry_shows_at_the_top_without_a_reload(cohost_page, live_server, tmp_path,

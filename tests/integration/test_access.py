@@ -136,6 +136,10 @@ EXPECTED: dict[str, frozenset[str]] = {
         "episode_cover", "add_segment", "move_segment", "remove_segment", "save_edits",
         "undo_edits", "refresh_segment", "segment_audio", "segment_peaks", "add_recording",
         "render", "render_file", "comment", "join", "release", "music")},
+    # The studio page's own resumable uploads (session and CSRF token; the API takes
+    # bearer tokens only): a co-host's recording, show music.
+    **{f"podcast.{name}": STUDIO for name in (
+        "tus_options", "tus_create", "tus_head", "tus_patch", "tus_delete")},
     "api.create_episode": STUDIO,
     "api.get_episode": STUDIO,
     "api.render_episode": STUDIO,
@@ -150,6 +154,7 @@ ALLOWED_BUT_INVALID = {
     ("api.create_entry", "POST"): 422,   # no media
     ("api.tus_create", "POST"): 412,     # no Tus-Resumable and Upload-Length
     ("kiosk.tus_create", "POST"): 412,
+    ("podcast.tus_create", "POST"): 412,
 }
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"
@@ -181,7 +186,9 @@ def is_api(rule: Rule) -> bool:
 # anonymous caller gets a JSON 401 it can act on, not a sign-in page.
 MACHINE_ENDPOINTS = {"kiosk.tus_options", "kiosk.tus_create", "kiosk.tus_head",
                      "kiosk.tus_patch", "kiosk.tus_delete", "kiosk.create_entry",
-                     "kiosk.receipt_lookup", "kiosk.receipt_consent", "kiosk.receipt_withdraw"}
+                     "kiosk.receipt_lookup", "kiosk.receipt_consent", "kiosk.receipt_withdraw",
+                     "podcast.tus_options", "podcast.tus_create", "podcast.tus_head",
+                     "podcast.tus_patch", "podcast.tus_delete"}
 
 
 def is_machine_call(rule: Rule) -> bool:
