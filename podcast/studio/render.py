@@ -1,0 +1,422 @@
+"""The episode render: a ``RenderPlan`` in, ``episode.mp3`` and ``episode.opus`` out.
+
+Every clip's source is an input of one ffmpeg filter graph (``graph.py``), read with its
+own probed demuxer and plain files only. The graph streams: each source is resampled to
+44.1 kHz mono, cut to its kept stretches (sample-exact, a 5 ms fade at every edge so no
+join clicks), gained, and the clips are joined end to end, crossfaded where asked.
+Nothing holds more than a crossfade's worth of audio, so memory does not grow with the
+episode's length, and the length is exact: ``plan.duration`` to the sample.
+
+Loudness is measured, never assumed. ffmpeg's ``loudnorm`` was tried first and dropped:
+its linear mode gives way to its dynamic mode whenever the gain would push a peak over
+the ceiling, which is nearly always for speech (peaks sit 12-18 dB above the loudness),
+and the dynamic mode landed 0.7-4.5 LU under the target on espeak, a lecture and a
+click track; its measuring pass also took 12 times as long as ``ebur128``'s. Instead:
+
+    measure   the graph -> ebur128: integrated loudness and sample peak
+    probe     only when the gain will drive peaks into the limiter: the graph at two
+              gains -> limiter -> ebur128 (two processes at once), so the loudness the
+              limiter takes away is measured and the gain raised to make up for it
+    render    two processes at once, a core each: the graph -> gain -> limiter (a
+              sample-peak ceiling under -1 dBTP) -> MP3 | Opus, as ``.part`` files
+    verify    each file decoded -> ebur128 with true peak. Off target (over 0.5 LU, or a
+              true peak over -1 dBTP after the codec's overshoot): render again with the
+              gain and ceiling corrected, at most twice. Renamed only when done.
+
+The MP3 is fed ``MP3_LEVEL_DB`` louder: LAME's low-pass takes the treble the loudness
+weighting counts most, and it measured ~0.4 LU quieter than its input at these settings.
+"""
+from __future__ import annotations
+
+import math
+import os
+import re
+import selectors
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import IO
+
+from mutagen import MutagenError
+
+from diaryroom.errors import MediaError
+from diaryroom.media import tools
+from diaryroom.media.tools import FFMPEG, stderr_tail
+
+from . import graph, tags
+from .graph import RATE
+from .plan import RenderPlan
+
+OPUS_RATE = 48_000  # Hz: the only full-band rate Opus takes
+TARGET_LUFS = -16.0  # LUFS integrated: spoken-word podcasts (Apple, Spotify)
+LUFS_TOLERANCE = 0.5  # LU: within this of the target no second render is made
+TRUE_PEAK_MAX = -1.0  # dBTP: the most either file may reach, measured after encoding
+CEILING_DBFS = -2.0  # dBFS sample peak the limiter holds first; lowered if not enough
+LOWEST_CEILING_DBFS = -6.0
+MAX_GAIN_DB = 30.0  # dB: never lift a near-silent episode further (it would be noise)
+PROBE_STEP_DB = 3.0  # dB between the two gains the probe tries
+MAX_STEP_DB = 10.0  # dB: the most a guess moves past the gains measured
+# dB: a limiter taking less off the peaks costs little loudness (measured: speech with
+# its peaks limited by 5.4 dB lost 0.7 LU), and the check after the render catches it.
+PROBE_WHEN_OVER_DB = 3.0
+MAX_RENDERS = 3  # the first and at most two corrections
+SILENCE_LUFS = -70.0  # ebur128's absolute gate: nothing measured above it
+MP3_LEVEL_DB = 0.4  # dB: LAME's low-pass loses this much loudness (see above)
+# dB: Opus overshoots the ceiling 0.4-0.9 dB more than LAME does (measured on speech, a
+# sweep and noise), so its limiter is set this much lower: one render, not two.
+OPUS_MARGIN_DB = 0.7
+MP3_BITRATE = "96k"  # bits/s CBR mono: music clean enough too
+MP3_QUALITY = "7"  # libmp3lame -q: 40% of the CPU of its default 3 (measured); fine at 96k
+OPUS_BITRATE = "48k"  # bits/s VBR mono
+OPUS_COMPLEXITY = "4"  # of 10: a fifth of the CPU of 10 (measured); fine for speech
+OPUS_FRAME_MS = "60"
+LIMITER = "alimiter=limit={limit:.6f}:attack=5:release=50:level=false:latency=1"
+NO_METADATA = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
+               "-flags:a", "+bitexact"]
+NAMES = ("episode.mp3", "episode.opus")
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    duration: float  # s, decoded from the MP3
+    lufs: float | None  # integrated, measured on the MP3; None for silence
+    true_peak: float | None  # dBTP, the MP3's; None for silence
+    files: dict[str, Path]  # "episode.mp3", "episode.opus"
+    opus_lufs: float | None = None
+    opus_true_peak: float | None = None
+    gain_db: float = 0.0  # applied to the whole episode after the clips' own gains
+    renders: int = 1  # how many times it was encoded before it measured right
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per pass
+
+
+@dataclass(frozen=True)
+class Loudness:
+    lufs: float  # LUFS, SILENCE_LUFS or below when nothing is above the gate
+    peak: float  # dBFS (sample or true peak, as asked); -inf for silence
+
+    @property
+    def silent(self) -> bool:
+        return self.lufs <= SILENCE_LUFS
+
+
+def render_episode(plan: RenderPlan, out_dir: Path, *,
+                   on_progress: Callable[[float], None] | None = None,
+                   timeout: float | None = None, chapters: list[dict] | None = None,
+                   metadata: dict | None = None) -> RenderResult:
+    """Render ``plan`` into ``out_dir``/episode.mp3 and episode.opus.
+
+    ``chapters``: Podcasting 2.0 chapters (``[{"startTime", "title"}, ...]``) written as
+    ID3 CHAP frames (and Vorbis CHAPTERxxx comments in the Opus); ``metadata``: title,
+    artist, album, ... (over ``plan.metadata``). ``on_progress`` gets 0..100, rising.
+    ``timeout``: seconds for the whole render (default ``tools.decode_seconds`` of the
+    episode's length); past it every ffmpeg is killed and ``tools.MediaTimeout`` raised.
+    Raises ``MediaError`` (a source that is not audio, a failed encode) or ``PlanError``
+    with a message for people; then nothing is left in ``out_dir``.
+    """
+    out_dir = Path(out_dir)
+    tags.chapter_times(chapters, plan.duration)  # a bad chapter list fails before the work
+    limit = timeout or tools.decode_seconds(plan.duration)
+    job = _Job(plan, deadline=time.monotonic() + limit, limit=limit,
+               progress=_Progress(on_progress))
+    out_dir.mkdir(parents=True, exist_ok=True)
+    parts = [out_dir / f".{name}.part" for name in NAMES]
+    try:
+        with tempfile.TemporaryDirectory(prefix="episode-render-") as tmp:
+            job.prepare(Path(tmp))
+            result = job.run(parts)
+        try:
+            tags.write_mp3(parts[0], duration=result.duration, chapters=chapters,
+                           metadata=_metadata(plan, metadata))
+            tags.write_opus(parts[1], duration=result.duration, chapters=chapters,
+                            metadata=_metadata(plan, metadata))
+        except MutagenError as e:
+            raise MediaError(f"the episode's titles and chapters could not be written: {e}"
+                             ) from e
+        files = {name: out_dir / name for name in NAMES}
+        for part, name in zip(parts, NAMES, strict=True):
+            os.replace(part, files[name])
+    finally:
+        for part in parts:
+            part.unlink(missing_ok=True)
+    job.progress.emit(100.0)
+    return replace(result, files=files)
+
+
+def _metadata(plan: RenderPlan, metadata: dict | None) -> dict[str, str]:
+    out = {"title": plan.title} if plan.title else {}
+    out.update(plan.metadata)
+    out.update(metadata or {})
+    return {str(k): str(v) for k, v in out.items() if v not in (None, "")}
+
+
+class _Progress:
+    """0..100 across passes of unknown number: each pass fills its share of what is left,
+    so the bar only rises, and a correction pass slows it rather than sending it back."""
+
+    def __init__(self, report: Callable[[float], None] | None):
+        self.report = report
+        self.done = 0.0
+
+    def emit(self, value: float) -> None:
+        value = min(100.0, value)
+        if value < self.done + 0.5 and not (value == 100.0 and self.done < 100.0):
+            return  # a change too small to show (the end is always shown)
+        self.done = value
+        if self.report:
+            self.report(round(value, 1))
+
+    def stage(self, share: float, total: float) -> Callable[[float], None]:
+        """A reporter of seconds done out of ``total`` for a pass worth ``share`` of the
+        bar (as a fraction of what is still to fill up to 99)."""
+        start = self.done
+        width = (99.0 - start) * share
+        return lambda seconds: self.emit(start + width * min(1.0, seconds / (total or 1.0)))
+
+
+class _Job:
+    def __init__(self, plan: RenderPlan, *, deadline: float, limit: float,
+                 progress: _Progress):
+        self.plan, self.deadline, self.limit, self.progress = plan, deadline, limit, progress
+        self.inputs: list[str] = []
+        self.graph = ""
+        self.folder = Path()
+        self.steps: dict[str, float] = {}  # seconds per pass, for the benchmark
+
+    def prepare(self, folder: Path) -> None:
+        started = time.perf_counter()
+        self.folder = folder
+        self.inputs = graph.inputs(self.plan, self._remaining)
+        self.graph = graph.clip_graph(self.plan)
+        self.steps["open"] = round(time.perf_counter() - started, 3)
+
+    def _remaining(self) -> float:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise tools.MediaTimeout(self._too_long())
+        return left
+
+    def _too_long(self) -> str:
+        return f"rendering the episode took too long (over {self.limit:g} s) and was stopped"
+
+    def run(self, parts: Sequence[Path]) -> RenderResult:
+        duration = self.plan.duration
+        with self._timed("measure"):
+            first = self._measure(duration)
+        gain, ceiling = 0.0, CEILING_DBFS
+        tried: list[tuple[float, float]] = []  # (gain, loudness it gave) so far
+        if not first.silent:
+            gain = min(TARGET_LUFS - first.lufs, MAX_GAIN_DB)
+            if first.peak + gain > CEILING_DBFS + PROBE_WHEN_OVER_DB:
+                with self._timed("probe"):
+                    tried += self._probe((gain, gain + PROBE_STEP_DB), duration)
+                gain = next_gain(tried)
+        for attempt in range(1, MAX_RENDERS + 1):
+            with self._timed(f"render{attempt}"):
+                self._render(parts, gain, ceiling, duration, 0.75 if attempt == 1 else 0.5)
+            with self._timed(f"verify{attempt}"):
+                mp3, opus, seconds = self._verify(parts, duration)
+            worst_peak = max(mp3.peak, opus.peak)
+            if mp3.silent or attempt == MAX_RENDERS or (
+                    abs(TARGET_LUFS - mp3.lufs) <= LUFS_TOLERANCE
+                    and worst_peak <= TRUE_PEAK_MAX):
+                break  # on target; or the last try, which stands with what it measured
+            tried.append((gain, mp3.lufs))
+            if worst_peak > TRUE_PEAK_MAX:
+                ceiling = max(LOWEST_CEILING_DBFS,
+                              ceiling - (worst_peak - TRUE_PEAK_MAX) - 0.3)
+            gain = next_gain(tried)
+        return RenderResult(
+            duration=round(seconds, 3), lufs=None if mp3.silent else mp3.lufs,
+            true_peak=_finite(mp3.peak), files={},
+            opus_lufs=None if opus.silent else opus.lufs, opus_true_peak=_finite(opus.peak),
+            gain_db=round(gain, 2), renders=attempt, steps=self.steps)
+
+    @contextmanager
+    def _timed(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[name] = round(time.perf_counter() - started, 3)
+
+    # -- passes -------------------------------------------------------------------------
+
+    def _script(self, name: str, tail: str) -> Path:
+        path = self.folder / f"{name}.txt"
+        # A file, not an argument: a long edit list makes a graph over the kernel's
+        # 128 KB limit for one argument.
+        path.write_text(f"{self.graph};\n{tail}")
+        return path
+
+    def _base(self, script: Path, *, loud: bool = False) -> list[str]:
+        # ebur128 reports its summary at "info"; other passes keep ffmpeg quiet.
+        level = ["-loglevel", "info"] if loud else []
+        return [*FFMPEG, *level, "-y", *self.inputs, "-filter_complex_script", str(script)]
+
+    def _measure(self, duration: float) -> Loudness:
+        script = self._script("measure", "[mix]ebur128@m=peak=sample:framelog=verbose[out]")
+        [(err, _)] = self._ffmpeg([([*self._base(script, loud=True), "-map", "[out]", "-f",
+                                     "null", "-"], "measuring the episode's loudness")],
+                                  self.progress.stage(0.15, duration))
+        return _summaries(err)["m"]
+
+    def _probe(self, gains: Sequence[float], duration: float) -> list[tuple[float, float]]:
+        """The loudness at each of ``gains`` with the limiter acting (one process each,
+        at once)."""
+        commands = []
+        for i, g in enumerate(gains):
+            script = self._script(f"probe{i}", f"[mix]volume={g:.3f}dB,{_limiter(CEILING_DBFS)},"
+                                               "ebur128@p=framelog=verbose[out]")
+            commands.append(([*self._base(script, loud=True), "-map", "[out]", "-f", "null",
+                              "-"], "measuring the episode's loudness"))
+        found = self._ffmpeg(commands, self.progress.stage(0.12, duration))
+        return [(g, _summaries(err)["p"].lufs) for g, (err, _) in zip(gains, found,
+                                                                       strict=True)]
+
+    def _render(self, parts: Sequence[Path], gain: float, ceiling: float, duration: float,
+                share: float) -> None:
+        gained = f"[mix]volume={gain:.3f}dB"
+        mp3 = self._script("mp3", f"{gained},{_limiter(ceiling)},volume={MP3_LEVEL_DB}dB[out]")
+        opus = self._script("opus", f"{gained},{_limiter(ceiling - OPUS_MARGIN_DB)},"
+                                    f"aresample={OPUS_RATE}[out]")
+        self._ffmpeg([
+            ([*self._base(mp3), "-map", "[out]", "-c:a", "libmp3lame", "-b:a", MP3_BITRATE,
+              "-compression_level", MP3_QUALITY, "-ar", str(RATE), "-ac", "1",
+              "-id3v2_version", "0", "-write_xing", "1", *NO_METADATA, "-f", "mp3",
+              str(parts[0])], "encoding the episode as MP3"),
+            ([*self._base(opus), "-map", "[out]", "-c:a", "libopus", "-b:a", OPUS_BITRATE,
+              "-vbr", "on", "-compression_level", OPUS_COMPLEXITY, "-frame_duration",
+              OPUS_FRAME_MS, "-ac", "1", *NO_METADATA, "-f", "opus", str(parts[1])],
+             "encoding the episode as Opus"),
+        ], self.progress.stage(share, duration))
+
+    def _verify(self, parts: Sequence[Path],
+                duration: float) -> tuple[Loudness, Loudness, float]:
+        """Each file's loudness and true peak as a player will decode it, and the MP3's
+        length in seconds."""
+        meter = ["-af", "ebur128@v=peak=true:framelog=verbose", "-f", "null", "-"]
+        (mp3_err, seconds), (opus_err, _) = self._ffmpeg([
+            ([*FFMPEG, "-loglevel", "info", *tools.reading(part, demuxer), *meter],
+             f"checking the {kind} file") for part, demuxer, kind in (
+                (parts[0], "mp3", "MP3"), (parts[1], "ogg", "Opus"))],
+            self.progress.stage(0.6, duration))
+        return _summaries(mp3_err)["v"], _summaries(opus_err)["v"], seconds
+
+    def _ffmpeg(self, commands: Sequence[tuple[list[str], str]],
+                report: Callable[[float], None]) -> list[tuple[str, float]]:
+        """Run ``commands`` at once and wait for all; ``report`` gets the seconds of
+        audio done (the slowest's). Returns each one's stderr and the seconds of audio
+        it wrote. The first failure kills the others (their process groups) and raises
+        ``MediaError``; the deadline, ``MediaTimeout``."""
+        try:
+            with ExitStack() as stack:
+                running: list[tuple[subprocess.Popen, IO[bytes], str, int]] = []
+                for index, (argv, what) in enumerate(commands):
+                    err = stack.enter_context(tempfile.TemporaryFile())
+                    proc = stack.enter_context(tools.started(
+                        [*argv, "-progress", "pipe:1", "-nostats"],
+                        timeout=self._remaining(), what=what, stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=err))
+                    running.append((proc, err, what, index))
+                seconds = _follow([proc for proc, *_ in running], report)
+                # A failed one first (poll: None running, 0 done, else failed): leaving
+                # this block then kills the others rather than waiting for them.
+                running.sort(key=lambda item: not item[0].poll())
+                outs: dict[int, str] = {}
+                for proc, err, what, index in running:
+                    code = proc.wait()
+                    err.seek(0)
+                    text = err.read()
+                    if code:
+                        raise MediaError(f"{what} failed: {stderr_tail(text)}")
+                    outs[index] = text.decode(errors="replace")
+        except tools.MediaTimeout as e:
+            raise tools.MediaTimeout(self._too_long()) from e
+        return [(outs[i], t) for i, t in enumerate(seconds)]
+
+
+def _follow(procs: Sequence[subprocess.Popen], report: Callable[[float], None]) -> list[float]:
+    """Read ``-progress`` lines from every process until all close their stdout, or one
+    exits with an error (no use waiting for the others then); report the least audio
+    time reached. Returns each one's last ``out_time`` (s)."""
+    seconds = [0.0] * len(procs)
+    pending = [b""] * len(procs)
+    with selectors.DefaultSelector() as sel:
+        for i, proc in enumerate(procs):
+            sel.register(proc.stdout, selectors.EVENT_READ, i)
+        while sel.get_map():
+            for key, _ in sel.select():
+                i = key.data
+                chunk = os.read(key.fileobj.fileno(), 65536)
+                if not chunk:
+                    sel.unregister(key.fileobj)
+                    if procs[i].wait():
+                        return seconds
+                    continue
+                *lines, pending[i] = (pending[i] + chunk).split(b"\n")
+                for line in lines:
+                    if line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
+                        seconds[i] = int(line[12:]) / 1e6
+                report(min(seconds))
+    return seconds
+
+
+_SUMMARY = re.compile(r"\[ebur128@(\w+) @ [^\]]*\] Summary:(.*?)(?=^\[|\Z)", re.S | re.M)
+_VALUE = r"{}:\s+(-?[\d.]+|-inf)"
+
+
+def _summaries(stderr: str) -> dict[str, Loudness]:
+    """The loudness each named ebur128 meter printed when it closed."""
+    found = {}
+    for name, body in _SUMMARY.findall(stderr):
+        lufs = re.search(_VALUE.format("I"), body)
+        peak = re.search(_VALUE.format("Peak"), body)
+        if lufs:  # a peak only where the meter was asked for one
+            found[name] = Loudness(float(lufs.group(1)),
+                                   float(peak.group(1)) if peak else -math.inf)
+    if not found:
+        raise MediaError("the episode's loudness could not be measured: "
+                         f"{stderr_tail(stderr.encode())}")
+    return found
+
+
+def next_gain(tried: Sequence[tuple[float, float]], target: float = TARGET_LUFS) -> float:
+    """The gain to try next, from ``(gain, loudness)`` pairs already measured.
+
+    With the limiter acting, loudness is not gain plus a constant: a louder gain pushes
+    more of the peaks into it (a click track's loudness barely moves until its clicks
+    are flattened, then climbs dB for dB). So: between the closest pair on either side
+    of the target when there is one; else along the line through the two closest (at a
+    slope of at least 0.2), by at most ``MAX_STEP_DB`` past them.
+
+    >>> next_gain([(6.0, -17.0)])
+    7.0
+    >>> next_gain([(7.2, -28.5), (10.2, -27.4)])
+    20.2
+    >>> next_gain([(10.2, -27.4), (20.2, -19.0), (30.0, -11.6)])
+    24.17
+    """
+    below = [p for p in tried if p[1] < target]
+    above = [p for p in tried if p[1] >= target]
+    if below and above:
+        (g0, f0), (g1, f1) = max(below, key=lambda p: p[1]), min(above, key=lambda p: p[1])
+        return round(g0 + (g1 - g0) * (target - f0) / (f1 - f0), 2) if f1 != f0 else g0
+    near = sorted(tried, key=lambda p: abs(p[1] - target))[:2]
+    (g0, f0) = near[0]
+    slope = 1.0
+    if len(near) == 2 and near[1][0] != g0:
+        slope = min(1.0, max(0.2, (f0 - near[1][1]) / (g0 - near[1][0])))
+    step = max(-MAX_STEP_DB, min(MAX_STEP_DB, (target - f0) / slope))
+    return round(min(g0 + step, MAX_GAIN_DB), 2)
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _limiter(ceiling_dbfs: float) -> str:
+    return LIMITER.format(limit=10 ** (ceiling_dbfs / 20))
