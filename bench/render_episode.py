@@ -6,9 +6,9 @@ Each episode is made of clips of about a minute (the lecture, espeak speech as W
 as MP3), each trimmed at both ends with two cuts inside, a gain of -2..+2 dB, and a
 one-second crossfade into every third clip: the edit list a co-host makes, many times.
 ``render_episode`` (measure, limiter probe when needed, MP3 and Opus encodes, measured
-check) runs in a fresh process, so its peak memory (``ru_maxrss``: the Python process,
-and the largest ffmpeg child) is its own. The baseline is one plain
-``ffmpeg -i episode.wav -c:a libmp3lame -b:a 96k out.mp3`` of the same length of audio
+check) runs in a fresh process, so its peak memory is its own: the Python process's, the
+largest of any one ffmpeg child, and of all those running at once together. The baseline
+is one plain ``ffmpeg -i episode.wav -c:a libmp3lame -b:a 96k out.mp3`` of the same length of audio
 (the render decoded to WAV). ``compute_peaks`` is timed on the rendered 30-minute MP3.
 Targets: render <= 3x the baseline, memory flat and < 200 MB. Machines are shared and
 noisy: the ratio, measured side by side, says more than the seconds.
@@ -83,7 +83,8 @@ def plan_for(minutes: float, files: Sequence[Path]):
 
 class MemoryWatch:
     """Peak memory while a block runs: this process's high-water mark (``VmHWM``), and its
-    ffmpeg children's resident memory sampled every 20 ms from /proc (their
+    ffmpeg children's own high-water marks (``VmHWM``: exec starts it afresh) sampled
+    every 20 ms from /proc, one by one and summed over those alive at once (their
     ``ru_maxrss`` is no use here: a child forked from Python starts out counting
     Python's pages, so it reads as large as its parent)."""
 
@@ -112,7 +113,7 @@ class MemoryWatch:
             rss = []
             for pid in _descendants(me):
                 if _comm(pid) in ("ffmpeg", "ffprobe"):
-                    rss.append(_status_kb(pid, "VmRSS"))
+                    rss.append(_status_kb(pid, "VmHWM"))
             if rss:
                 self.ffmpeg_one = max(self.ffmpeg_one, max(rss))
                 self.ffmpeg_all = max(self.ffmpeg_all, sum(rss))

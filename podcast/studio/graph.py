@@ -1,6 +1,8 @@
-"""The edit list as an ffmpeg filter graph: one input per clip, read the safe way, and
-the graph that cuts, fades, gains and joins them into ``[mix]`` at 44.1 kHz mono.
+"""The edit list as ffmpeg filter graphs: one input per clip, read the safe way, and
+the graph that cuts, fades, gains and joins a few clips into ``[mix]`` at 44.1 kHz mono.
 
+The render runs one such graph per group of clips (``render.GROUP_CLIPS``), never one for
+the whole episode: a graph's memory and its per-frame cost grow with its clips.
 Kept apart from ``render`` (which runs the passes over it) so that each reads in one
 sitting; nothing here starts a process but the probes of the sources.
 """
@@ -15,7 +17,7 @@ from diaryroom.media import tools
 from diaryroom.media.decode import open_recording
 from diaryroom.media.probe import MediaInfo
 
-from .plan import PlanError, RenderPlan
+from .plan import Clip, PlanError, RenderPlan
 
 RATE = 44_100  # Hz: the episode's rate (and the MP3's)
 FADE_S = 0.005  # s: fade at each edge of a kept stretch; shorter than a phoneme
@@ -24,9 +26,9 @@ PROBES_AT_ONCE = 4  # ffprobes at a time
 SOURCE_SLACK_S = 1.0  # s: how far a stretch may run past a file's stated length
 
 
-def inputs(plan: RenderPlan, remaining: Callable[[], float]) -> list[str]:
-    """ffmpeg input arguments, one input per clip, each read with the demuxer its probe
-    found and nothing else. A source that is not audio is refused here, by part number."""
+def inputs(plan: RenderPlan, remaining: Callable[[], float]) -> list[list[str]]:
+    """ffmpeg input arguments for each clip, each read with the demuxer its probe found
+    and nothing else. A source that is not audio is refused here, by part number."""
     sources = list(dict.fromkeys(Path(clip.source) for clip in plan.clips))
 
     def probe(source: Path) -> MediaInfo | MediaError:
@@ -41,7 +43,7 @@ def inputs(plan: RenderPlan, remaining: Callable[[], float]) -> list[str]:
     with ThreadPoolExecutor(max_workers=PROBES_AT_ONCE) as pool:
         probed = dict(zip(sources, pool.map(probe, sources), strict=True))
     remaining()
-    args: list[str] = []
+    args: list[list[str]] = []
     for n, clip in enumerate(plan.clips, start=1):
         source = Path(clip.source)
         if isinstance(probed[source], MediaError):
@@ -58,7 +60,7 @@ def inputs(plan: RenderPlan, remaining: Callable[[], float]) -> list[str]:
         # Decode no further than needed (a long recording trimmed to its first minute).
         stop = ["-t", f"{last + SOURCE_SLACK_S:.3f}"] if not stated or \
             last + SOURCE_SLACK_S < stated else []
-        args += [*stop, *tools.reading(source, info.demuxer)]
+        args.append([*stop, *tools.reading(source, info.demuxer)])
     return args
 
 
@@ -66,20 +68,32 @@ def _samples(seconds: float) -> int:
     return round(seconds * RATE)
 
 
+def clip_samples(clip: Clip) -> int:
+    """A clip's length in samples, as its graph cuts it (each stretch rounded alone)."""
+    return sum(max(0, _samples(e) - _samples(s)) for s, e in clip.ranges)
+
+
+def overlap_samples(clip: Clip) -> int:
+    """How many samples a clip overlaps the one before it."""
+    return _samples(clip.crossfade)
+
+
 def clip_graph(plan: RenderPlan) -> str:
-    """The filter graph from the inputs (one per clip, in order) to ``[mix]``.
+    """The filter graph from the inputs (one per clip, in order) to ``[mix]``: exactly
+    ``sum(clip_samples) - sum(overlap_samples)`` samples long (the first clip's own
+    crossfade, into whatever came before, is left to the caller).
 
     Positions are counted in samples after ``asetpts=N/SR/TB``, so a stretch starts and
     ends on the sample a word's time names, whatever the source's own timestamps (an
     MP3's encoder delay, a WebM starting late). A clip its source cannot fill is padded
     with silence at its end, so the episode's timeline never shifts.
 
-    ffmpeg looks through every filter of the graph each time it moves a frame, so an
-    episode costs (clips x frames): each clip has as few filters as will do, and its
-    audio moves in frames of ``FRAME_SAMPLES`` (two hours in 146 clips: 23 s of CPU
-    for the graph alone with the decoders' own frames, 10 s with these; half an hour in
-    37 clips, 1.4 s). Memory grows with the clips too, not with their length: about
-    0.8 MB a clip.
+    ffmpeg looks through every filter of the graph each time it moves a frame, so a
+    graph costs (clips x frames): each clip has as few filters as will do, and its
+    audio moves in frames of ``FRAME_SAMPLES`` (one graph of two hours in 146 clips:
+    23 s of CPU for the graph alone with the decoders' own frames, 10 s with these).
+    Memory grows with the clips too, not with their length: about 0.8 MB a clip. Hence
+    the render's graphs of a few clips each.
     """
     fade = _samples(FADE_S)
     lines: list[str] = []
@@ -119,7 +133,7 @@ def _joins(plan: RenderPlan, lengths: Sequence[int]) -> list[str]:
     so in a chain the first clip would be copied once per crossfade after it (measured:
     CPU growing with the square of the length, 13 s instead of 4 for an hour).
     """
-    overlaps = [_samples(clip.crossfade) for clip in plan.clips[1:]] + [0]
+    overlaps = [overlap_samples(clip) for clip in plan.clips[1:]] + [0]
     lines: list[str] = []
     order: list[str] = []
     for i, n in enumerate(lengths):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import doctest
 import math
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -126,18 +128,30 @@ def test_many_small_cuts_keep_the_length_exact(tmp_path):
         plan.duration, abs=MAX_LENGTH_ERROR)
 
 
-def test_every_kept_stretch_is_heard_where_the_plan_puts_it(tmp_path):
-    # Bursts of voice at known source times, in an MP3 (its encoder delay must not shift
-    # anything): after cuts and a crossfade each starts at plan.to_episode_time().
+def bursts(folder: Path, times: tuple[float, ...], seconds: float = 8.0) -> Path:
+    """An MP3 (its encoder delay must not shift anything) of voiced bursts at ``times``."""
     rate = 44_100
-    samples = np.zeros(8 * rate, dtype=np.float32)
-    times = (1.0, 3.0, 5.0, 6.5)
+    samples = np.zeros(round(seconds * rate), dtype=np.float32)
     burst = fx.voiced(0.4, rate)
     for onset in times:
         samples[round(onset * rate):round(onset * rate) + len(burst)] = burst
-    wav = fx.write_wav(tmp_path / "bursts.wav", samples, rate)
-    mp3 = tmp_path / "bursts.mp3"
+    wav = fx.write_wav(folder / "bursts.wav", samples, rate)
+    mp3 = folder / "bursts.mp3"
     fx.ffmpeg("-i", str(wav), "-c:a", "libmp3lame", "-b:a", "96k", str(mp3))
+    return mp3
+
+
+# Clips per decoding graph: the default, and one, so that the crossfade falls between
+# two graphs and is mixed by the render itself.
+@pytest.mark.parametrize("group_clips", [render_module.GROUP_CLIPS, 1])
+def test_every_kept_stretch_is_heard_where_the_plan_puts_it(tmp_path, monkeypatch,
+                                                            group_clips):
+    # Bursts of voice at known source times: after cuts and a crossfade each starts at
+    # plan.to_episode_time().
+    monkeypatch.setattr(render_module, "GROUP_CLIPS", group_clips)
+    rate = 44_100
+    times = (1.0, 3.0, 5.0, 6.5)
+    mp3 = bursts(tmp_path, times)
     lead = fx.write_wav(tmp_path / "quiet.wav", np.zeros(3 * rate, np.float32), rate)
     plan = RenderPlan((Clip(lead, ((0.0, 2.3),)),
                        Clip(mp3, ((0.6, 1.8), (2.9, 3.7), (4.7, 7.5)), crossfade=0.4)))
@@ -147,6 +161,91 @@ def test_every_kept_stretch_is_heard_where_the_plan_puts_it(tmp_path):
     expected = [plan.to_episode_time(1, t) for t in times]
     assert len(starts) == len(expected)
     assert np.abs(starts - np.array(expected)).max() < 0.005  # s: to the millisecond
+
+
+def test_many_crossfaded_clips_across_decoding_groups_keep_their_places(tmp_path):
+    # More clips than one decoding graph takes, every one crossfaded into the next, so
+    # some crossfades fall inside a graph and some between two.
+    mp3 = bursts(tmp_path, (1.0,), seconds=2.5)
+    count = 2 * render_module.GROUP_CLIPS + 3
+    plan = RenderPlan(tuple(Clip(mp3, ((0.6, 1.8),), gain_db=-1.0 * (k % 2),
+                                 crossfade=0.3 if k else 0.0) for k in range(count)))
+    result = render_episode(plan, tmp_path / "out")
+
+    assert plan.duration == pytest.approx(count * 1.2 - (count - 1) * 0.3)
+    assert length(result.files["episode.mp3"], 44_100) == pytest.approx(
+        plan.duration, abs=MAX_LENGTH_ERROR)
+    assert length(result.files["episode.opus"], 48_000) == pytest.approx(
+        plan.duration, abs=MAX_LENGTH_ERROR)
+    starts = onsets(fx.decode(result.files["episode.mp3"], 24_000), 24_000)
+    expected = [plan.to_episode_time(k, 1.0) for k in range(count)]
+    assert len(starts) == len(expected)
+    assert np.abs(starts - np.array(expected)).max() < 0.005
+
+
+# Run in a child process: ru_maxrss cannot be used (a child's counts its Python parent's
+# pages), so each ffmpeg's own high-water mark (VmHWM) is read from /proc while it runs.
+PEAK_CHILD = """
+import os, sys, threading
+from pathlib import Path
+from podcast.studio.plan import Clip, RenderPlan
+from podcast.studio.render import render_episode
+
+def descendants(root):
+    parents = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            parents[stat.parent.name] = stat.read_text().rsplit(")", 1)[1].split()[1]
+        except OSError:
+            pass
+    found, frontier = [], [root]
+    while frontier:
+        frontier = [p for p, pp in parents.items() if pp in frontier]
+        found += frontier
+    return found
+
+def hwm_kb(pid):
+    # Only ffmpeg itself: a child between fork and exec still holds Python's pages.
+    try:
+        if Path(f"/proc/{pid}/comm").read_text().strip() not in ("ffmpeg", "ffprobe"):
+            return 0
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+source, count, out = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+plan = RenderPlan(tuple(Clip(source, ((0.5, 2.5),), crossfade=0.3 if k % 3 == 1 else 0.0)
+                        for k in range(count)))
+done, failed = threading.Event(), []
+def work():
+    try:
+        render_episode(plan, out)
+    except BaseException as e:
+        failed.append(e)
+    finally:
+        done.set()
+threading.Thread(target=work).start()
+peak, me = 0, str(os.getpid())
+while not done.wait(0.01):
+    peak = max([peak] + [hwm_kb(pid) for pid in descendants(me)])
+if failed:
+    raise failed[0]
+print(peak)
+"""
+FFMPEG_PEAK_MB = 90  # the one-graph render peaked at 127 MB here (60 FLAC clips), this 59
+
+
+@pytest.mark.slow
+def test_ffmpeg_memory_does_not_grow_with_the_clips(tmp_path):
+    jfk = shared_file("speech/jfk.flac")
+    done = subprocess.run([sys.executable, "-c", PEAK_CHILD, str(jfk), "60",
+                           str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=300, check=True, cwd=Path(__file__).parents[2])
+    peak_mb = int(done.stdout.split()[-1]) / 1024
+    assert 0 < peak_mb < FFMPEG_PEAK_MB
 
 
 # -- loudness -----------------------------------------------------------------------------
