@@ -15,13 +15,13 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from diaryroom import tenancy
+from diaryroom import keys, tenancy
 from diaryroom.adapters import get_private_storage
 from diaryroom.domain import status as st
 from diaryroom.domain.consent import Consent
 from diaryroom.extensions import db
 from diaryroom.models import ConsentRecord, Entry, utcnow
-from podcast.studio.models import EpisodeRender
+from podcast.studio.models import Episode, EpisodeRender, Segment
 from tests.conftest import World, bearer, run_jobs
 
 SPEECH = "the staff at the hostel listened to me and helped me find a room of my own"
@@ -107,3 +107,30 @@ def renders(app: Flask, episode_id: int) -> list[EpisodeRender]:
         for row in rows:
             db.session.expunge(row)
         return rows
+
+
+def stored_episode(org_id: int, entry_id: int, *, title: str, audio: bytes,
+                   cover: bytes) -> dict[str, int]:
+    """An episode with the entry in it, a finished render (``audio`` as its MP3) and a
+    cover, written as the studio leaves them; the entry's waveform as if computed before
+    (its audio need not be real sound). Inside an app and organisation context; the
+    caller commits."""
+    private = get_private_storage()
+    episode = Episode(org_id=org_id, title=title)
+    db.session.add(episode)
+    db.session.flush()
+    segment = Segment(org_id=org_id, episode_id=episode.id, position=0, kind="entry",
+                      entry_id=entry_id, entry_revision=0, edits={})
+    render = EpisodeRender(org_id=org_id, episode_id=episode.id, state="done",
+                           entry_ids=[entry_id], sources=[])
+    db.session.add_all([segment, render])
+    db.session.flush()
+    private.put(keys.entry_result(org_id, entry_id, 0, "peaks.json"),
+                io.BytesIO(b'{"peaks": [[0.0]], "duration": 2.0}'))
+    render.files = {"episode.mp3": keys.episode_render(org_id, episode.id, render.id,
+                                                       "episode.mp3")}
+    private.put(render.files["episode.mp3"], io.BytesIO(audio))
+    episode.cover_key = keys.episode_cover(org_id, episode.id, "cover-1.jpg")
+    episode.cover_type, episode.current_render_id = "image/jpeg", render.id
+    private.put(episode.cover_key, io.BytesIO(cover))
+    return {"episode_id": episode.id, "segment_id": segment.id, "render_id": render.id}

@@ -37,6 +37,7 @@ from diaryroom.extensions import db
 from diaryroom.models import ApiToken, Entry, Job, Kiosk, LocalName, User, hash_token, utcnow
 from diaryroom.uploads import Upload, part_path
 from tests.conftest import PASSWORD, AuthActions, World, bearer, csrf_from, make_app
+from tests.integration.studio_support import stored_episode
 
 PRODUCTION_HASHER = passwords._hasher
 
@@ -338,33 +339,13 @@ def make_entry(app: Flask, org_id: int, status: str = st.AWAITING_REVIEW, **fiel
 
 def make_episode(app: Flask, org_id: int) -> dict[str, int]:
     """An episode with one approved entry in it, a finished render and a cover."""
-    from diaryroom import keys
-    from podcast.studio.models import Episode, EpisodeRender, Segment
-
     entry_id = make_entry(app, org_id, status=st.APPROVED,
                           consent=Consent("organisation").to_dict())
     with app.app_context(), tenancy.as_org(org_id):
-        episode = Episode(org_id=org_id, title="An episode")
-        db.session.add(episode)
-        db.session.flush()
-        segment = Segment(org_id=org_id, episode_id=episode.id, position=0, kind="entry",
-                          entry_id=entry_id, entry_revision=0, edits={})
-        render = EpisodeRender(org_id=org_id, episode_id=episode.id, state="done",
-                               entry_ids=[entry_id], sources=[])
-        db.session.add_all([segment, render])
-        db.session.flush()
-        private = get_private_storage()
-        # Peaks as if computed before (the entry's audio here is not real sound).
-        private.put(keys.entry_result(org_id, entry_id, 0, "peaks.json"),
-                    BytesIO(b'{"peaks": [[0.0]], "duration": 2.0}'))
-        render.files = {"episode.mp3": keys.episode_render(org_id, episode.id, render.id,
-                                                           "episode.mp3")}
-        private.put(render.files["episode.mp3"], BytesIO(b"ID3 not really audio"))
-        episode.cover_key = keys.episode_cover(org_id, episode.id, "cover-1.jpg")
-        episode.cover_type, episode.current_render_id = "image/jpeg", render.id
-        private.put(episode.cover_key, BytesIO(b"not really a picture"))
+        made = stored_episode(org_id, entry_id, title="An episode",
+                              audio=b"ID3 not really audio", cover=b"not really a picture")
         db.session.commit()
-        return {"episode_id": episode.id, "segment_id": segment.id, "render_id": render.id}
+        return made
 
 
 def make_local_name(app: Flask, org_id: int, text: str) -> int:

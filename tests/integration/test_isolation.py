@@ -39,6 +39,7 @@ from diaryroom.models import (
 )
 from diaryroom.uploads import Upload, part_path
 from tests.conftest import AuthActions, World, bearer, csrf_from
+from tests.integration.studio_support import stored_episode
 
 INT_ARGUMENT = re.compile(r"<int:(\w+)>")
 
@@ -86,30 +87,9 @@ def _transcript(text: str) -> bytes:
 
 
 def seed_episode(org_id: int, marker: str, entry_id: int) -> dict[str, int]:
-    """An episode (its title carries the marker) with the entry in it, a finished
-    render and a cover; the entry's waveform as if computed before."""
-    from diaryroom import keys
-    from podcast.studio.models import Episode, EpisodeRender, Segment
-
-    private = get_private_storage()
-    episode = Episode(org_id=org_id, title=f"{marker} episode")
-    db.session.add(episode)
-    db.session.flush()
-    segment = Segment(org_id=org_id, episode_id=episode.id, position=0, kind="entry",
-                      entry_id=entry_id, entry_revision=0, edits={})
-    render = EpisodeRender(org_id=org_id, episode_id=episode.id, state="done",
-                           entry_ids=[entry_id], sources=[])
-    db.session.add_all([segment, render])
-    db.session.flush()
-    private.put(keys.entry_result(org_id, entry_id, 0, "peaks.json"),
-                BytesIO(b'{"peaks": [[0.0]], "duration": 2.0}'))
-    render.files = {"episode.mp3": keys.episode_render(org_id, episode.id, render.id,
-                                                       "episode.mp3")}
-    private.put(render.files["episode.mp3"], BytesIO(f"{marker} audio".encode()))
-    episode.cover_key = keys.episode_cover(org_id, episode.id, "cover-1.jpg")
-    episode.cover_type, episode.current_render_id = "image/jpeg", render.id
-    private.put(episode.cover_key, BytesIO(f"{marker} cover".encode()))
-    return {"episode_id": episode.id, "segment_id": segment.id, "render_id": render.id}
+    """An episode (its title, audio and cover carry the marker) with the entry in it."""
+    return stored_episode(org_id, entry_id, title=f"{marker} episode",
+                          audio=f"{marker} audio".encode(), cover=f"{marker} cover".encode())
 
 
 def seed(world: World, name: str) -> OrgData:
