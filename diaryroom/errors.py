@@ -53,6 +53,13 @@ class Withdrawn(DiaryRoomError):
         super().__init__(message)
 
 
+class Gone(DiaryRoomError):
+    """It existed and was taken back on purpose (a revoked feed link, an episode no
+    longer published): HTTP 410, so podcast apps stop asking."""
+
+    code = "gone"
+
+
 class InvalidInput(DiaryRoomError):
     """The request was understood but its content is not acceptable."""
 

@@ -57,3 +57,17 @@ def recording_file(org_id: int, recording_id: int, name: str) -> str:
 def music_file(org_id: int, track_id: int, name: str) -> str:
     """Intro and outro music: ``original.<ext>``, ``peaks.json``."""
     return f"{_org(org_id)}/music/{int(track_id)}/{_name(name)}"
+
+
+# -- publishing ------------------------------------------------------------------------
+
+def show_artwork(org_id: int, name: str) -> str:
+    """The show's artwork for its feeds, ``artwork-<n>.jpg|.png`` (a new name per change)."""
+    return f"{_org(org_id)}/show/{_name(name)}"
+
+
+def published_copy(org_id: int, episode_guid: str, publication_id: int, name: str) -> str:
+    """A publication's plain copy for presigned links (S3 only): ``episode.mp3``. Under
+    the episode's guid, which a listener already sees, never its database id."""
+    return (f"{_org(org_id)}/published/{_name(episode_guid)}/{int(publication_id)}/"
+            f"{_name(name)}")

@@ -27,6 +27,7 @@ from .errors import (
     ComponentUnavailable,
     Conflict,
     DiaryRoomError,
+    Gone,
     InvalidInput,
     NotFound,
     Withdrawn,
@@ -104,7 +105,7 @@ def _status_for(error: DiaryRoomError) -> int:
         return 409
     if isinstance(error, ComponentUnavailable | StorageError):
         return 503
-    if isinstance(error, Withdrawn):
+    if isinstance(error, Withdrawn | Gone):
         return 410
     return 500
 

@@ -1,5 +1,6 @@
 """Podcast studio and publishing: co-hosts make episodes from approved entries, their own
 recordings and music, and render them."""
+from .publishing import models as _publishing  # noqa: F401  (tables, for the metadata)
 from .studio import models  # noqa: F401  (the studio's tables, for the metadata)
 from .views import bp
 

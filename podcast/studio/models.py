@@ -29,6 +29,9 @@ class Episode(OrgScoped, db.Model):
     # audio. (No foreign key: renders point at their episode, and a cycle of keys would
     # make the tables impossible to create in one pass.)
     current_render_id: Mapped[int | None]
+    # The item guid in every feed, fixed at first publication and never changed, so
+    # podcast apps keep one episode across re-renders and unpublishing.
+    guid: Mapped[str | None] = mapped_column(String(36), unique=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow, onupdate=utcnow)
