@@ -113,14 +113,22 @@ def voiced(seconds: float, rate: int, *, f0: float = 150.0) -> np.ndarray:
     return (0.1 * out / np.sqrt(np.mean(out ** 2))).astype(np.float32)
 
 
-def pitch(samples: np.ndarray, rate: int, *, low: float = 80.0, high: float = 300.0) -> float:
+def pitch(samples: np.ndarray, rate: int, *, low: float = 80.0, high: float = 300.0,
+          skip_tone: float | None = None) -> float:
     """Median fundamental frequency (Hz) by autocorrelation over 100 ms frames, searched
-    between ``low`` and ``high`` Hz (narrow enough to exclude octave errors here)."""
+    between ``low`` and ``high`` Hz (narrow enough to exclude octave errors here).
+
+    ``skip_tone`` leaves out frames that are mostly a tone of that frequency: a redaction
+    bleep (1 kHz) has autocorrelation peaks every millisecond, so inside the voice's
+    search range it reads as 250 Hz and, where Whisper heard a name, would outvote the
+    voice."""
     n = rate // 10
     estimates = []
     for start in range(0, len(samples) - n, n):
         frame = samples[start:start + n] - samples[start:start + n].mean()
         if np.sqrt(np.mean(frame ** 2)) < 1e-3:
+            continue
+        if skip_tone is not None and tone_purity(frame, rate, skip_tone) > 0.3:
             continue
         spectrum = np.fft.rfft(frame, 2 * n)
         corr = np.fft.irfft(np.abs(spectrum) ** 2)[:n]
