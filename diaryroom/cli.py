@@ -177,6 +177,23 @@ def token_create(email: str, name: str) -> None:
     click.echo(value)
 
 
+@cli.group()
+def feeds() -> None:
+    """Podcast feeds."""
+
+
+@feeds.command("rebuild")
+@with_appcontext
+def feeds_rebuild() -> None:
+    """Mark every feed changed (web processes rebuild them on their next request), build
+    each once here, and print per organisation the episodes in them and any problem the
+    iTunes and Podcasting 2.0 check finds."""
+    from podcast.feeds.catalog import rebuild_all
+
+    for summary in rebuild_all():
+        click.echo(json.dumps(summary))
+
+
 @cli.command("sweep")
 @with_appcontext
 def sweep_command() -> None:

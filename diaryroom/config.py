@@ -35,6 +35,7 @@ KNOWN = {
     "MODELS_DIR",  # read by diaryroom.asr.models, which also runs without an app
     "LOGIN_ACCOUNT_RATE_LIMIT", "TRUSTED_PROXIES",
     "MAX_JSON_KB", "MAX_OPEN_UPLOADS", "MAX_RESERVED_MB",
+    "PUBLIC_AUDIO_BASE_URL",
     "REFRESH_DOCS",  # read by tests/browser/test_kiosk_layout.py only: copy its pictures
 }
 # Files 0600 and folders 0700: the data folder holds recordings and their transcripts.
@@ -251,6 +252,9 @@ class Config:
                               "or no upload of the largest size could ever start")
         self.BASE_URL = (env.get(PREFIX + "BASE_URL") or "http://127.0.0.1:5000").rstrip("/")
         self.ORG_NAME = env.get(PREFIX + "ORG_NAME") or "Our service"
+        # With S3 storage: a CDN or public bucket URL whose paths are the bucket's keys, for
+        # public episodes' audio (private audio always gets a short-lived presigned URL).
+        self.PUBLIC_AUDIO_BASE_URL = (env.get(PREFIX + "PUBLIC_AUDIO_BASE_URL") or "").rstrip("/")
         self.LOG_LEVEL = log_level(env)
 
         # Originals and unredacted text are encrypted with this key, kept apart from the

@@ -66,8 +66,13 @@ def show_artwork(org_id: int, name: str) -> str:
     return f"{_org(org_id)}/show/{_name(name)}"
 
 
-def published_copy(org_id: int, episode_guid: str, publication_id: int, name: str) -> str:
+def published_copy(org_id: int, audience: str, episode_guid: str, publication_id: int,
+                   name: str) -> str:
     """A publication's plain copy for presigned links (S3 only): ``episode.mp3``. Under
-    the episode's guid, which a listener already sees, never its database id."""
-    return (f"{_org(org_id)}/published/{_name(episode_guid)}/{int(publication_id)}/"
-            f"{_name(name)}")
+    its audience first, so an operator who opens ``org/*/published/public/`` to a CDN
+    never opens internal episodes with it; then the episode's guid, which a listener
+    already sees, never its database id."""
+    if audience not in ("internal", "public"):
+        raise ValueError(f"not an audience: {audience!r}")
+    return (f"{_org(org_id)}/published/{audience}/{_name(episode_guid)}/"
+            f"{int(publication_id)}/{_name(name)}")

@@ -30,6 +30,7 @@ from diaryroom.errors import Conflict, InvalidInput
 from diaryroom.extensions import db
 from diaryroom.http import json_object, json_value
 
+from .publishing import service as publishing
 from .studio import service
 from .studio.assets import release_text
 from .studio.recordings import add_music, receive_recording
@@ -121,7 +122,8 @@ def studio(episode_id: int):
                            state=service.episode_state(episode),
                            entries=service.available_entries(), music=service.list_music(),
                            recordings=service.list_recordings(episode),
-                           release=release_text())
+                           release=release_text(),
+                           publishing=publishing.publication_state(episode, user=_user()))
 
 
 @bp.get(EPISODE + "/state")
@@ -320,6 +322,41 @@ def release(episode_id: int):
     episode = service.get_episode(episode_id)
     service.accept_release(episode, _user())
     return _answer(episode, "Thank you: your release is recorded.")
+
+
+# -- publishing (staff and admins approve; the panel is in templates/podcast/_publish.html) --
+
+PUBLISHERS = (Role.ADMIN, Role.STAFF)
+PUBLISHED = {"internal": "Published inside the organisation: it is in everyone's private "
+                         "feed now.",
+             "public": "Published on the public feed."}
+
+
+def _publish_answer(episode, message: str):
+    if wants_json():
+        return jsonify(publishing.publication_state(episode, user=_user()))
+    flash(message, "success")
+    return redirect(url_for("podcast.studio", episode_id=episode.id, _anchor="publish"))
+
+
+@bp.post(EPISODE + "/publish")
+@allow(*PUBLISHERS)
+@_form_errors
+def publish(episode_id: int):
+    episode = service.get_episode(episode_id)
+    audience = _data().get("audience")
+    publishing.publish(episode, audience, user=_user())
+    return _publish_answer(episode, PUBLISHED[audience])
+
+
+@bp.post(EPISODE + "/unpublish")
+@allow(*PUBLISHERS)
+@_form_errors
+def unpublish(episode_id: int):
+    episode = service.get_episode(episode_id)
+    ended = publishing.unpublish(episode, _data().get("audience") or None, user=_user())
+    return _publish_answer(episode, "Unpublished: it has left the feeds." if ended
+                           else "It was not published.")
 
 
 # -- music ---------------------------------------------------------------------------------

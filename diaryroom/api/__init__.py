@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
-from . import episodes, routes  # noqa: E402,F401  (registers the routes on bp)
+from . import episodes, listeners, publishing, routes  # noqa: E402,F401  (registers routes)

@@ -183,6 +183,86 @@ def _episode_schemas() -> dict[str, Any]:
     }
 
 
+def _listener_paths() -> dict[str, Any]:
+    """Listeners' private feed links: staff and admins."""
+    return {
+        "/listeners": {"post": _op(
+            "Give the account with `email` (of your organisation) a private feed link; "
+            "their older link stops working (its feed and files answer 410). Unknown or "
+            "another organisation's account: 404",
+            {"description": "Created", "content": {"application/json": {"schema": {
+                "type": "object", "required": ["id", "feed_url"], "properties": {
+                    "id": {"type": "integer"},
+                    "feed_url": {"type": "string", "format": "uri"}}}}}},
+            status="201", errors=("404",), body={"required": True, "content": {
+                "application/json": {"schema": {
+                    "type": "object", "required": ["email"],
+                    "properties": {"email": {"type": "string", "format": "email"}}}}}})},
+        "/listeners/{listener_id}": {"delete": _op(
+            "Turn a private feed link off: its feed and its files answer 410 from now on",
+            {"description": "Revoked"}, status="204", params=[_id("listener_id")])},
+    }
+
+
+def _publishing_paths() -> dict[str, Any]:
+    """Publishing: staff and admins."""
+    state = "#/components/schemas/PublicationState"
+    body = {"content": {"application/json": {"schema": {
+        "$ref": "#/components/schemas/PublishRequest"}}}}
+    return {
+        "/episodes/{episode_id}/publish": {"post": _op(
+            "Publish the episode's current render: `internal` (the organisation's private "
+            "feeds; every entry's consent at least `organisation`) or `public` (the same "
+            "render live internally, approved by someone else; every entry's consent "
+            "`public`, every co-host's release, the show's details complete, the stored "
+            "audio byte for byte the audio approved). 422 codes: `invalid_audience`, "
+            "`consent_too_narrow`, `same_approver`, `not_released`, `show_incomplete`; 409 "
+            "codes: `stale_render`, `not_internal_first`, `already_published`, "
+            "`hash_mismatch`", _json(state), params=[_id("episode_id")], errors=("409",),
+            body={"required": True, **body})},
+        "/episodes/{episode_id}/unpublish": {"post": _op(
+            "End the live publications of `audience`, or of both without one (ending "
+            "`internal` ends `public` too); nothing live is not an error",
+            _json(state), params=[_id("episode_id")], body={"required": False, **body})},
+    }
+
+
+def _publishing_schemas() -> dict[str, Any]:
+    stage = {"type": "object", "nullable": True, "properties": {
+        "publication_id": {"type": "integer"}, "render_id": {"type": "integer"},
+        "current_render": {"type": "boolean"},
+        "approved_by_id": {"type": "integer", "nullable": True},
+        "approved_by": {"type": "string"},
+        "approved_at": {"type": "string", "format": "date-time"},
+        "copy": {"type": "boolean"}}}
+    possible = {"type": "object", "properties": {
+        "possible": {"type": "boolean"},
+        "code": {"type": "string", "nullable": True},
+        "reason": {"type": "string", "nullable": True}}}
+    return {
+        "PublishRequest": {"type": "object", "properties": {
+            "audience": {"type": "string", "enum": ["internal", "public"]}}},
+        "PublicationState": {"type": "object", "properties": {
+            "episode_id": {"type": "integer"},
+            "guid": {"type": "string", "nullable": True,
+                     "description": "The episode's feed guid, fixed at first publication"},
+            "current_render_id": {"type": "integer", "nullable": True},
+            "internal": stage, "public": stage,
+            "can_publish": {"type": "object", "properties": {
+                "internal": possible, "public": possible}},
+            "history": {"type": "array", "items": {"type": "object", "properties": {
+                "at": {"type": "string", "format": "date-time"},
+                "action": {"type": "string",
+                           "enum": ["published", "unpublished", "ended", "refused"]},
+                "audience": {"type": "string", "enum": ["internal", "public"]},
+                "render_id": {"type": "integer", "nullable": True},
+                "publication_id": {"type": "integer", "nullable": True},
+                "user_id": {"type": "integer", "nullable": True},
+                "by": {"type": "string"},
+                "detail": {"type": "string", "nullable": True}}}}}},
+    }
+
+
 def document() -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
@@ -259,6 +339,8 @@ def document() -> dict[str, Any]:
                             _json("#/components/schemas/ReceiptResult"), params=[_code()],
                             errors=("429",))},
             **_episode_paths(),
+            **_publishing_paths(),
+            **_listener_paths(),
             # tus 1.0.0 (https://tus.io/protocols/resumable-upload); every request but
             # OPTIONS sends Tus-Resumable: 1.0.0 (412 without it).
             "/uploads": {
@@ -291,7 +373,7 @@ def document() -> dict[str, Any]:
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
             "responses": {"Error": _json("#/components/schemas/Error", "Error")},
-            "schemas": {**_schemas(), **_episode_schemas()},
+            "schemas": {**_schemas(), **_episode_schemas(), **_publishing_schemas()},
         },
     }
 

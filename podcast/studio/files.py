@@ -57,12 +57,19 @@ def remove_render(render: EpisodeRender, reason: str) -> None:
 
 
 def prune(episode_id: int) -> None:
-    """Keep the files of the newest few done renders (and of the current one)."""
+    """Keep the files of the newest few done renders, of the current one, and of any
+    render a live publication serves (people are listening to it in their apps)."""
+    from ..publishing.models import LIVE, Publication
+
     episode = db.session.get(Episode, episode_id)
     done = list(db.session.scalars(select(EpisodeRender).where(
         EpisodeRender.episode_id == episode_id, EpisodeRender.state == "done")
         .order_by(EpisodeRender.id.desc())))
+    published = set(db.session.scalars(select(Publication.render_id).where(
+        Publication.episode_id == episode_id, Publication.state == LIVE)))
     for render in done[KEEP_RENDERS:]:
+        if render.id in published:
+            continue
         if episode is None or render.id != episode.current_render_id:
             delete_render_files(render)
             render.files, render.state, render.deleted_reason = {}, "deleted", PRUNED

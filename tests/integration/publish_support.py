@@ -21,6 +21,7 @@ from diaryroom.extensions import db
 from diaryroom.models import utcnow
 from podcast.publishing.models import LIVE, Publication
 from podcast.publishing.show import feed_changed
+from podcast.studio.assets import RELEASE_VERSION
 from podcast.studio.models import Episode, EpisodeCohost, EpisodeRender, Segment
 
 from .studio_support import duration_of, ready_entry
@@ -40,9 +41,11 @@ def tone_mp3(path: Path, seconds: float = 4.0, hz: int = 440) -> Path:
 
 def rendered_episode(app: Flask, org_id: int, mp3: Path, *, title: str = "Warm rooms",
                      audience: str = "public", cohost_user_id: int | None = None,
-                     cohost_name: str = "Sam") -> dict[str, int]:
+                     cohost_name: str = "Sam", release_version: str = RELEASE_VERSION
+                     ) -> dict[str, int]:
     """An approved entry (consent ``audience``) in an episode whose current render is
-    done: ``mp3`` is its audio; transcript, captions and chapters beside it."""
+    done: ``mp3`` is its audio; transcript, captions and chapters beside it. A co-host,
+    if given, accepted ``release_version`` (the current release unless told otherwise)."""
     entry_id = ready_entry(app, org_id, mp3, audience=audience)
     audio = mp3.read_bytes()
     with app.app_context(), tenancy.as_org(org_id):
@@ -76,7 +79,8 @@ def rendered_episode(app: Flask, org_id: int, mp3: Path, *, title: str = "Warm r
         if cohost_user_id is not None:
             db.session.add(EpisodeCohost(org_id=org_id, episode_id=episode.id,
                                          user_id=cohost_user_id, display_name=cohost_name,
-                                         release_version="1", released_at=utcnow()))
+                                         release_version=release_version,
+                                         released_at=utcnow()))
         db.session.commit()
         return {"episode_id": episode.id, "entry_id": entry_id, "render_id": render.id,
                 "segment_id": segment.id}

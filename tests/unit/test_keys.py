@@ -56,3 +56,16 @@ def test_a_name_cannot_climb_out_of_its_folder(name):
 def test_ids_must_be_numbers_so_a_key_cannot_be_steered():
     with pytest.raises(ValueError):
         keys.entry_file("3/../4", 41, "audio.ogg")  # type: ignore[arg-type]
+
+
+def test_publishing_keys_keep_internal_copies_apart_from_public_ones():
+    assert keys.show_artwork(3, "artwork-2.jpg") == "org/3/show/artwork-2.jpg"
+    guid = "0b8f6c1e-2f43-4b7e-9d55-3a4c2b1f0e9a"
+    assert keys.published_copy(3, "public", guid, 5, "episode.mp3") == \
+        f"org/3/published/public/{guid}/5/episode.mp3"
+    assert keys.published_copy(3, "internal", guid, 6, "episode.mp3").startswith(
+        "org/3/published/internal/")
+    with pytest.raises(ValueError):
+        keys.published_copy(3, "public/../internal", guid, 5, "episode.mp3")
+    with pytest.raises(ValueError):
+        keys.published_copy(3, "public", "../x", 5, "episode.mp3")
