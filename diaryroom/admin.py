@@ -1,5 +1,7 @@
-"""Admin pages: accounts and kiosks of the admin's own organisation."""
+"""Admin pages: accounts, kiosks and feed links of the admin's own organisation."""
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+
+from podcast.publishing import listeners as feed_links
 
 from . import accounts
 from .auth import allow, current_principal
@@ -94,3 +96,23 @@ def revoke_kiosk(kiosk_id: int):
     accounts.revoke_kiosk(kiosk_id)
     flash("The kiosk has been unpaired; it can no longer send recordings.", "info")
     return redirect(url_for("admin.kiosks"))
+
+
+# -- listeners' private feed links (a person's own page: diaryroom/account.py) ---------
+
+@bp.get("/listeners")
+@allow(Role.ADMIN)
+def listeners():
+    return render_template("admin/listeners.html",
+                           listeners=feed_links.usage(current_principal().org_id))
+
+
+@bp.post("/listeners/<int:listener_id>/revoke")
+@allow(Role.ADMIN)
+def revoke_listener(listener_id: int):
+    principal = current_principal()
+    feed_links.revoke(feed_links.get_listener(principal.org_id, listener_id),
+                      by=principal.user)
+    flash("The feed link has been turned off. Its podcast app can no longer get episodes. "
+          "The person can get a new link on their own page.", "info")
+    return redirect(url_for("admin.listeners"))

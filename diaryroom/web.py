@@ -139,7 +139,10 @@ def server_error(status: int, code: str, message: str):
 def init_app(app: Flask) -> None:
     from kiosk import bp as kiosk_bp
     from podcast import bp as podcast_bp
+    from podcast.feeds.views import bp as feeds_bp
+    from podcast.player.views import bp as player_bp
 
+    from .account import bp as account_bp
     from .admin import bp as admin_bp
     from .api import bp as api_bp
     from .auth.views import bp as auth_bp
@@ -152,7 +155,8 @@ def init_app(app: Flask) -> None:
     app.add_url_rule("/favicon.ico", "favicon", favicon)
     app.add_url_rule("/media/<path:key>", "signed_media", signed_media)
     csrf.exempt(api_bp)  # the API takes bearer tokens only, never the session cookie
-    for bp in (auth_bp, api_bp, review_bp, admin_bp, kiosk_bp, podcast_bp):
+    for bp in (auth_bp, api_bp, review_bp, admin_bp, kiosk_bp, podcast_bp, account_bp,
+               player_bp, feeds_bp):
         app.register_blueprint(bp)
 
     @app.errorhandler(CSRFError)

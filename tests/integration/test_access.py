@@ -11,6 +11,7 @@ import datetime as dt
 import itertools
 import json
 import re
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from io import BytesIO
@@ -24,7 +25,7 @@ from sqlalchemy import func, select
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
-from diaryroom import accounts, intake, tenancy
+from diaryroom import accounts, intake, keys, tenancy
 from diaryroom.adapters import get_private_storage, get_storage
 from diaryroom.auth import passwords
 from diaryroom.auth.access import KIOSK, PUBLIC, declared_access
@@ -34,8 +35,23 @@ from diaryroom.domain import status as st
 from diaryroom.domain.consent import Consent
 from diaryroom.domain.roles import Role
 from diaryroom.extensions import db
-from diaryroom.models import ApiToken, Entry, Job, Kiosk, LocalName, User, hash_token, utcnow
+from diaryroom.models import (
+    ApiToken,
+    Entry,
+    Job,
+    Kiosk,
+    LocalName,
+    Organisation,
+    User,
+    hash_token,
+    utcnow,
+)
 from diaryroom.uploads import Upload, part_path
+from podcast.publishing import listeners
+from podcast.publishing.models import INTERNAL, Publication
+from podcast.publishing.models import PUBLIC as PUBLIC_AUDIENCE
+from podcast.publishing.show import show_for
+from podcast.studio.models import Episode
 from tests.conftest import PASSWORD, AuthActions, World, bearer, csrf_from, make_app
 from tests.integration.studio_support import stored_episode
 
@@ -144,6 +160,31 @@ EXPECTED: dict[str, frozenset[str]] = {
     "api.create_episode": STUDIO,
     "api.get_episode": STUDIO,
     "api.render_episode": STUDIO,
+    # Each person's own private feed link, and the show's details and its listeners'
+    # links for the people who run the podcast (admins alone see who used which link).
+    "account.feed": USERS,
+    "account.new_feed_link": USERS,
+    "admin.listeners": frozenset({ADMIN}),
+    "admin.revoke_listener": frozenset({ADMIN}),
+    "podcast.show": TEAM,
+    # Publishing needs an accountable approver: staff or an admin, never a co-host.
+    "podcast.publish": TEAM,
+    "podcast.unpublish": TEAM,
+    "api.publish_episode": TEAM,
+    "api.unpublish_episode": TEAM,
+    # The web player: open to anyone; the page itself applies the feeds' consent rules
+    # (an internal episode only for the organisation's people: tests/integration/test_player.py).
+    "player.home": EVERYONE,
+    "player.index": EVERYONE,
+    "player.episode": EVERYONE,
+    "player.audio": EVERYONE,
+    # Feeds and their files are for podcast apps, which cannot sign in: open to anyone;
+    # a private feed's token in the URL is its credential (test_feeds_serving.py).
+    **{f"feeds.{name}": EVERYONE for name in (
+        "default_public_feed", "public_feed", "private_feed", "public_file", "private_file",
+        "artwork")},
+    "api.create_listener": TEAM,
+    "api.revoke_listener": TEAM,
 }
 
 # Requests the right principal makes correctly that still fail validation on purpose,
@@ -156,6 +197,7 @@ ALLOWED_BUT_INVALID = {
     ("api.tus_create", "POST"): 412,     # no Tus-Resumable and Upload-Length
     ("kiosk.tus_create", "POST"): 412,
     ("podcast.tus_create", "POST"): 412,
+    ("api.publish_episode", "POST"): 422,  # no audience
 }
 TUS = {"Tus-Resumable": "1.0.0"}
 OCTETS = "application/offset+octet-stream"
@@ -377,9 +419,55 @@ class Objects:
         self.entry_id = make_entry(self.app, self.org_id)
         self.job_id = make_job(self.app, self.org_id, target_id=self.entry_id)
         self.episode = make_episode(self.app, self.org_id)
+        self._guid: str | None = None
         with self.app.app_context(), tenancy.as_org(self.org_id):
             self.kiosk = db.session.scalar(select(Kiosk.id).where(
                 Kiosk.token_hash == hash_token(world.kiosk_tokens[org])))
+
+    def guid(self) -> str:
+        """The episode's feed guid, published internally and to the public (made once):
+        a public episode is for every caller."""
+        if self._guid is None:
+            with self.app.app_context(), tenancy.as_org(self.org_id):
+                episode = db.session.get(Episode, self.episode["episode_id"])
+                episode.guid = str(uuid.uuid4())
+                for audience in (INTERNAL, PUBLIC_AUDIENCE):
+                    db.session.add(Publication(
+                        org_id=self.org_id, episode_id=episode.id, audience=audience,
+                        render_id=self.episode["render_id"], mp3_sha256="0" * 64))
+                db.session.commit()
+                self._guid = episode.guid
+        return self._guid
+
+    def new_account_email(self) -> str:
+        with self.app.app_context():
+            user, _ = accounts.create_user(self.org_id, self.unique("listener") + "@a.example.org",
+                                           PANEL, PASSWORD)
+            return user.email
+
+    def new_listener(self) -> tuple[int, str]:
+        """A private feed link of a new account (never the caller's: it may be revoked)."""
+        email = self.new_account_email()
+        with self.app.app_context():
+            row, token = listeners.create_listener(accounts.find_user(email), by=None)
+            return row.id, token
+
+    def feed_token(self) -> dict[str, str]:
+        return {"token": self.new_listener()[1]}
+
+    def artwork(self) -> dict[str, str]:
+        """The show's artwork, stored as the show settings store it."""
+        key = keys.show_artwork(self.org_id, "artwork-1.jpg")
+        with self.app.app_context(), tenancy.as_org(self.org_id):
+            get_private_storage().put(key, BytesIO(b"not really a picture"))
+            show = show_for(self.org_id)
+            show.artwork_key, show.artwork_type = key, "image/jpeg"
+            db.session.commit()
+        return {"name": "artwork-1.jpg"}
+
+    def slug(self) -> str:
+        with self.app.app_context():
+            return db.session.get(Organisation, self.org_id).slug
 
     def unique(self, prefix: str) -> str:
         return f"{prefix}-{next(self._names)}"
@@ -452,6 +540,8 @@ class Objects:
             "segment_id": lambda: {"segment_id": self.episode["segment_id"]},
             "render_id": lambda: {"render_id": self.episode["render_id"]},
             "name": lambda: {"name": "episode.mp3"},
+            "slug": lambda: {"slug": self.slug()},
+            "guid": lambda: {"guid": self.guid()},
         }
         # Arguments whose meaning depends on the route.
         by_endpoint: dict[str, dict[str, Callable[[], dict[str, object]]]] = {
@@ -463,6 +553,13 @@ class Objects:
                 self.app, self.org_id, "render_episode", target_id=self.episode["render_id"])}},
             "review.remove_local_name": {"name_id": lambda: {
                 "name_id": make_local_name(self.app, self.org_id, self.unique("Hope House"))}},
+            "admin.revoke_listener": {"listener_id": lambda: {
+                "listener_id": self.new_listener()[0]}},
+            "feeds.private_feed": {"token": self.feed_token},
+            "feeds.private_file": {"token": self.feed_token},
+            "feeds.artwork": {"name": self.artwork},
+            "api.revoke_listener": {"listener_id": lambda: {
+                "listener_id": self.new_listener()[0]}},
         }
         # Routes that change an entry get one of their own, in the state they act on.
         fresh_in = {"api.withdraw_entry": st.AWAITING_REVIEW,
@@ -505,6 +602,8 @@ class Objects:
                                     "role": PANEL},
             "admin.kiosks": lambda: {"name": self.unique("kiosk")},
             "admin.change_role": lambda: {"role": STAFF},
+            "podcast.show": lambda: {"title": "Our show", "author": "Hope House",
+                                     "language": "en-GB", "category": "History"},
             "kiosk.pair": lambda: {"token": self.world.kiosk_tokens[self.org]},
             "kiosk.cards": lambda: {"action": "add", "text": self.unique("What helped?")},
             "review.change_redactions": lambda: {"action": "add", "first": "1", "last": "2",
@@ -523,6 +622,7 @@ class Objects:
                                               "type": "NAME"},
             "api.send_back_entry": lambda: {"reason": "the voice is recognisable"},
             "api.create_episode": lambda: {"title": self.unique("An episode")},
+            "api.create_listener": lambda: {"email": self.new_account_email()},
         }
         if method == "PATCH":  # the first bytes of the new upload in the URL
             return Body(raw=CHUNK, headers={**TUS, "Upload-Offset": "0",

@@ -38,6 +38,7 @@ from diaryroom.models import (
     User,
 )
 from diaryroom.uploads import Upload, part_path
+from podcast.publishing import listeners
 from tests.conftest import AuthActions, World, bearer, csrf_from
 from tests.integration.studio_support import stored_episode
 
@@ -68,11 +69,13 @@ class OrgData:
     name_id: int  # a name on its list of local names
     user_id: int  # an account (its co-host's), for the off-boarding routes
     episode: dict[str, int]  # an episode's id, its segment's and its render's
+    listener_id: int = 0  # a private feed link (its panel member's)
 
     def object_for(self, argument: str, endpoint: str = "") -> int:
         ids = {"entry_id": self.entry_ids[0], "job_id": self.job_id,
                "token_id": self.token_id, "kiosk_id": self.kiosk_id,
-               "name_id": self.name_id, "user_id": self.user_id, **self.episode}
+               "name_id": self.name_id, "user_id": self.user_id,
+               "listener_id": self.listener_id, **self.episode}
         if argument not in ids:
             pytest.fail(f"teach OrgData.object_for a real {argument!r} of an organisation")
         if endpoint == "api.withdraw_entry":  # not the entry the other routes read
@@ -124,10 +127,13 @@ def seed(world: World, name: str) -> OrgData:
         with tenancy.unscoped():
             admin = db.session.get(User, world.account("admin", name).user_id)
             token, _ = accounts.issue_api_token(admin, f"{marker}-token")
+            panel = db.session.get(User, world.account("panel", name).user_id)
+        listener, _ = listeners.create_listener(panel, by=None)
         return OrgData(name, org_id, marker, entry_ids, job_id, kiosk.id, kiosk.name,
                        token.id, token.name,
                        [a.email for (org, _), a in world.accounts.items() if org == name],
-                       name_id, world.account("cohost", name).user_id, episode)
+                       name_id, world.account("cohost", name).user_id, episode,
+                       listener.id)
 
 
 @pytest.fixture
@@ -420,6 +426,9 @@ def test_lists_show_only_the_callers_organisation(world, orgs, viewer):
     body = bodies["/admin/kiosks"] = page.get("/admin/kiosks").text
     assert own.kiosk_name in body and f"{own.name} kiosk" in body
     assert f"{other.name} kiosk" not in body
+    body = bodies["/admin/listeners"] = page.get("/admin/listeners").text
+    assert _ids(r"/admin/listeners/(\d+)/revoke", body) == {own.listener_id}
+    bodies["/podcast/show"] = page.get("/podcast/show").text
     body = bodies["/auth/tokens"] = page.get("/auth/tokens").text
     assert own.token_name in body
     assert _ids(r"/auth/tokens/(\d+)/revoke", body) <= _owned_token_ids(world, own)
