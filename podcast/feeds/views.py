@@ -3,13 +3,16 @@
 Podcast apps cannot sign in, so every route is open to anyone (``PUBLIC``) and a private
 URL's token is its credential (``listeners.resolve``: 404 unknown, 410 revoked). Feeds
 come from the per-process cache and cost two small queries when unchanged; a 304 costs
-the same. Files are streamed with byte ranges from the encrypted store, or with S3
+the same. When a link was last used is written after the answer has gone, at most once
+a minute. Files are streamed with byte ranges from the encrypted store, or with S3
 storage redirected to a short-lived presigned URL of the publication's plain copy (or,
 for public episodes, to ``PUBLIC_AUDIO_BASE_URL``: a CDN or a public bucket prefix).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect
+from collections.abc import Callable, Iterable, Iterator
+
+from flask import Blueprint, Response, current_app, redirect
 
 from diaryroom.adapters import get_private_storage, get_storage
 from diaryroom.auth import PUBLIC, allow
@@ -58,10 +61,35 @@ def private_feed(slug: str, token: str):
     listener = listeners.resolve(slug, token)
     org_id = listener.org_id
     key = feed_key(org_id, catalog.feed_version(org_id), listener.id, listener.token_hash)
-    listeners.record_use(listener, "feed")
     response = _feed(org_id, key, token, PRIVATE_CACHE)
     response.headers["X-Robots-Tag"] = NOINDEX
+    return _note_use(response, listener, "feed")
+
+
+def _note_use(response: Response, listener, kind: str) -> Response:
+    """Record the link's use once the answer has gone: a podcast app polling hourly
+    would otherwise wait on a database write with every feed it fetches."""
+    if listeners.use_due(listener, kind):
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        org_id, listener_id = listener.org_id, listener.id
+
+        def write() -> None:
+            with app.app_context():
+                listeners.write_use(org_id, listener_id, kind)
+        if response.direct_passthrough:
+            # A streamed body goes to the server as it is, so the server closes it, not
+            # the response: write when the stream is closed.
+            response.response = _then(response.response, write)
+        else:
+            response.call_on_close(write)
     return response
+
+
+def _then(body: Iterable[bytes], write: Callable[[], None]) -> Iterator[bytes]:
+    try:
+        yield from body
+    finally:
+        write()
 
 
 def _send_file(file: catalog.FeedFile, cache_control: str):
@@ -95,11 +123,9 @@ def public_file(slug: str, guid: str, name: str):
 def private_file(slug: str, token: str, guid: str, name: str):
     listener = listeners.resolve(slug, token)
     file = catalog.feed_file(listener.org_id, guid, name, private=True)
-    if name == catalog.AUDIO:
-        listeners.record_use(listener, "audio")
     response = _send_file(file, PRIVATE_CACHE)
     response.headers["X-Robots-Tag"] = NOINDEX
-    return response
+    return _note_use(response, listener, "audio") if name == catalog.AUDIO else response
 
 
 @bp.get("/<slug>/artwork/<name>")

@@ -124,22 +124,30 @@ def resolve(org_slug: str, token: str) -> Listener:
     return listener
 
 
-def record_use(listener: Listener, kind: str) -> None:
-    """Note that the link was used for a feed or for audio: at most once a minute, and
-    only when (never what, nor from where)."""
+def use_due(listener: Listener, kind: str) -> bool:
+    """Whether this use must be written (the last one is over a minute old)."""
+    last = getattr(listener, USE_COLUMNS[kind])
+    return last is None or utcnow() - last >= RECORD_EVERY
+
+
+def write_use(org_id: int, listener_id: int, kind: str) -> None:
+    """Write "used now", conditionally, so that of many requests at once only one
+    writes (never what was fetched, nor from where)."""
     column = USE_COLUMNS[kind]
     now = utcnow()
-    last = getattr(listener, column)
-    if last is not None and now - last < RECORD_EVERY:
-        return
     attr = getattr(Listener, column)
-    # Conditional, so that of many requests at once only one writes.
-    with tenancy.as_org(listener.org_id):
+    with tenancy.as_org(org_id):
         db.session.execute(update(Listener).where(
-            Listener.id == listener.id,
+            Listener.id == listener_id,
             or_(attr.is_(None), attr < now - RECORD_EVERY)).values({column: now})
             .execution_options(synchronize_session=False))
         db.session.commit()
+
+
+def record_use(listener: Listener, kind: str) -> None:
+    """Note that the link was used for a feed or for audio: at most once a minute."""
+    if use_due(listener, kind):
+        write_use(listener.org_id, listener.id, kind)
 
 
 def usage(org_id: int) -> list[dict]:
