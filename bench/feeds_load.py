@@ -264,6 +264,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--interval", type=float, default=1.0,
                         help="seconds between one client's requests in the paced pass")
     parser.add_argument("--servers", nargs="+", default=list(SERVERS), choices=list(SERVERS))
+    parser.add_argument("--out", default="feeds_load.json",
+                        help="file name under bench/results/")
     args = parser.parse_args(argv)
     results: dict = {"clients": args.clients, "seconds": args.seconds,
                      "paced_interval": args.interval, "cpus": os.cpu_count(), "servers": {}}
@@ -297,7 +299,7 @@ def main(argv: list[str] | None = None) -> dict:
                     proc.kill()
                 log.close()
             print(name, json.dumps(results["servers"][name], indent=1), flush=True)
-    out = BENCH / "results" / "feeds_load.json"
+    out = BENCH / "results" / args.out
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"wrote {out.relative_to(ROOT)}")
     return results
