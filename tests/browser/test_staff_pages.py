@@ -162,12 +162,13 @@ def test_entries_list_and_entry_page(staff_page, live_server, axe_check):
     go_to(page, "Entries")
     expect(page).to_have_url(live_server("/review/"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Diary-room entries")
-    row = page.get_by_role("row").filter(has_text=f"Entry {entry_id}")
+    # By whole number: other tests' entries accumulate in the shared server (Entry 10...).
+    row = page.get_by_role("row").filter(has_text=re.compile(rf"\bEntry {entry_id}\b"))
     expect(row).to_contain_text("awaiting review")
     expect(row).to_contain_text("1:23")
     axe_check(page, "entries")
 
-    row.get_by_role("link", name=f"Entry {entry_id}").click()
+    row.get_by_role("link", name=f"Entry {entry_id}", exact=True).click()
     expect(page).to_have_url(live_server(f"/review/entries/{entry_id}"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Entry {entry_id}")
     expect(page.locator(".facts")).to_contain_text("awaiting review")
