@@ -22,10 +22,10 @@ from diaryroom.models import Organisation, User
 
 from ..publishing import query
 from ..publishing.listeners import feed_url, token_of
-from ..publishing.models import Listener, Publication, Show
+from ..publishing.models import Listener, Show
 from ..publishing.show import feed_changed, public_feed_url, show_for
 from ..studio.assets import notes_html
-from ..studio.models import Episode, EpisodeCohost
+from ..studio.models import EpisodeCohost
 from .build import build_feed
 from .cache import CachedFeed, feed_cache, feed_key
 from .check import feed_problems
@@ -216,7 +216,7 @@ def feed_file(org_id: int, guid: str, name: str, *, private: bool) -> FeedFile:
     audiences = query.audiences_for(private)
     found = query.live_episode(org_id, guid, audiences)
     if found is None:
-        raise Gone(ENDED) if _was_published(org_id, guid, audiences) else NotFound(NO_EPISODE)
+        raise Gone(ENDED) if query.was_published(org_id, guid, audiences) else NotFound(NO_EPISODE)
     episode, render, publication = found.episode, found.render, found.publication
     public = publication.audience == "public"
     if name in COVERS.values():
@@ -234,14 +234,6 @@ def feed_file(org_id: int, guid: str, name: str, *, private: bool) -> FeedFile:
     mimetype = "application/json" if name == "chapters.json" else RENDER_FILES[name]
     return FeedFile(render.files[name], mimetype, None, _etag(render.files[name]),
                     modified, public)
-
-
-def _was_published(org_id: int, guid: str, audiences: tuple[str, ...]) -> bool:
-    with tenancy.as_org(org_id):
-        return db.session.scalar(
-            select(Publication.id).join(Episode, Episode.id == Publication.episode_id)
-            .where(Episode.guid == guid, Publication.audience.in_(audiences)).limit(1)
-        ) is not None
 
 
 def _etag(value: str) -> str:

@@ -19,9 +19,8 @@ from diaryroom.extensions import db
 from diaryroom.models import Organisation
 from diaryroom.storage import NoSuchObject
 
-from ..publishing.models import INTERNAL, Publication, Show
-from ..publishing.query import Live, audiences_for, live, live_episode
-from ..studio.models import Episode
+from ..publishing.models import INTERNAL, Show
+from ..publishing.query import Live, audiences_for, live, live_episode, was_published
 from .cues import Chapter, Cue, parse_chapters, parse_vtt
 
 NOT_FOUND = "We could not find that episode. Check the link, or ask who sent it."
@@ -84,17 +83,9 @@ def episode(org_id: int, guid: str, principal: Principal | None) -> Live:
         if principal is None:
             raise SignInNeeded()
         raise NotFound(NOT_FOUND)  # someone of another organisation, or a kiosk
-    if _was_published(org_id, guid, audiences):
+    if was_published(org_id, guid, audiences):
         raise Gone(TAKEN_DOWN)
     raise NotFound(NOT_FOUND)
-
-
-def _was_published(org_id: int, guid: str, audiences: tuple[str, ...]) -> bool:
-    with tenancy.as_org(org_id):
-        return db.session.scalar(
-            select(Publication.id).join(Episode, Episode.id == Publication.episode_id)
-            .where(Publication.org_id == org_id, Episode.guid == guid,
-                   Publication.audience.in_(audiences)).limit(1)) is not None
 
 
 def _text(found: Live, name: str) -> str | None:

@@ -24,7 +24,8 @@ class Live:
     render: EpisodeRender
 
 
-def _playable(render: EpisodeRender | None) -> bool:
+def playable(render: EpisodeRender | None) -> bool:
+    """A render people can hear: done, with its MP3 (a withdrawal deletes the files)."""
     return (render is not None and render.state == "done"
             and "episode.mp3" in (render.files or {}))
 
@@ -48,7 +49,7 @@ def live(org_id: int, audiences: tuple[str, ...]) -> list[Live]:
             .order_by(Publication.approved_at.desc(), Publication.id.desc())).all()
     chosen: dict[int, Live] = {}
     for publication, episode, render in rows:
-        if not _playable(render):
+        if not playable(render):
             continue
         held = chosen.get(episode.id)
         if held is None or (held.publication.audience == INTERNAL
@@ -56,6 +57,16 @@ def live(org_id: int, audiences: tuple[str, ...]) -> list[Live]:
             chosen[episode.id] = Live(publication, episode, render)
     return sorted(chosen.values(), key=lambda x: (x.publication.approved_at,
                                                   x.publication.id), reverse=True)
+
+
+def was_published(org_id: int, guid: str, audiences: tuple[str, ...]) -> bool:
+    """Whether the episode was ever published to one of these audiences: those who
+    could hear it are told it is gone (410), everyone else that it never existed."""
+    with tenancy.as_org(org_id):
+        return db.session.scalar(
+            select(Publication.id).join(Episode, Episode.id == Publication.episode_id)
+            .where(Publication.org_id == org_id, Episode.guid == guid,
+                   Publication.audience.in_(audiences)).limit(1)) is not None
 
 
 def live_episode(org_id: int, guid: str, audiences: tuple[str, ...]) -> Live | None:

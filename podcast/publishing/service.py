@@ -45,6 +45,7 @@ from ..studio.assets import RELEASE_VERSION
 from ..studio.jobs import entries_problem
 from ..studio.models import Episode, EpisodeCohost, EpisodeRender
 from .models import ENDED, INTERNAL, LIVE, PUBLIC, STAGES, Publication, PublicationEvent, Show
+from .query import playable
 from .show import feed_changed
 
 log = logging.getLogger(__name__)
@@ -85,10 +86,6 @@ def _live(episode_id: int, audience: str | None = None) -> list[Publication]:
     if audience is not None:
         query = query.where(Publication.audience == audience)
     return list(db.session.scalars(query.order_by(Publication.id)))
-
-
-def _playable(render: EpisodeRender | None) -> bool:
-    return render is not None and render.state == "done" and MP3 in (render.files or {})
 
 
 def _entries(render: EpisodeRender) -> list[Entry]:
@@ -151,7 +148,7 @@ def _check(episode: Episode, audience: Any, user: User | None) -> _Ready:
                            code="not_allowed")
     render = db.session.get(EpisodeRender, episode.current_render_id) \
         if episode.current_render_id else None
-    if not _playable(render) or render.episode_id != episode.id:
+    if not playable(render) or render.episode_id != episode.id:
         raise _refuse("stale_render", "This episode has no finished render to publish. "
                                       "Make the episode first (step 4).")
     if render.episode_version != episode.version:
@@ -376,7 +373,7 @@ def _why_not(publication: Publication) -> str | None:
     problem = entries_problem(render)  # first: it says why the studio deleted the render
     if problem is not None:
         return ENDED_BECAUSE[problem]
-    if not _playable(render):
+    if not playable(render):
         return ENDED_BECAUSE["audio"]
     if _too_narrow(_entries(render), publication.audience):
         return ENDED_BECAUSE["narrowed"]
