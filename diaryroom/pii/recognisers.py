@@ -2,9 +2,11 @@
 
 Reused from Presidio: spaCy NER (names, places, organisations), written emails (with an
 offline public-suffix check), written phone numbers that ``phonenumbers`` calls valid,
-and the UK NHS and National Insurance number patterns. Ours (pure functions over text,
-each tested alone): identifiers written or spoken, spoken emails, street addresses and
-dates of birth.
+and the UK NHS and National Insurance number patterns. A second name model, Rampart
+(:mod:`diaryroom.pii.rampart`), finds names and places in lower-case text, reported as
+Presidio's PERSON and LOCATION so the detector treats them exactly like spaCy's. Ours
+(pure functions over text, each tested alone): identifiers written or spoken, spoken
+emails, street addresses and dates of birth.
 
 Two recogniser sets are built: one for English, and one for any other language, which
 runs only what does not depend on English words (digits, capitals, @ addresses) plus
@@ -25,10 +27,11 @@ from presidio_analyzer.predefined_recognizers import (
 )
 
 from diaryroom.domain.redaction import Span
-from diaryroom.pii import emails
+from diaryroom.pii import emails, rampart
 from diaryroom.pii.addresses import find_addresses
 from diaryroom.pii.birth import find_dates_of_birth
 from diaryroom.pii.identifiers import find_identifiers
+from diaryroom.pii.runs import find_number_runs, find_shapes
 
 # Presidio's entity names to ours; anything else Presidio finds is dropped.
 PRESIDIO_TYPES = {
@@ -47,6 +50,7 @@ NER_MAPPING = {"PERSON": "PERSON", "PER": "PERSON", "GPE": "LOCATION", "LOC": "L
 NER_IGNORED = ("NORP", "DATE", "TIME", "CARDINAL", "ORDINAL", "MONEY", "QUANTITY", "PERCENT",
                "LANGUAGE", "WORK_OF_ART", "EVENT", "LAW", "PRODUCT")
 NER_SCORE = 0.85
+_RUN_TYPES = ("PHONE", "NHS_NUMBER", "NUMBER", "DATE_OF_BIRTH")  # what a run of digits is
 
 
 class FinderRecognizer(EntityRecognizer):
@@ -68,6 +72,26 @@ class FinderRecognizer(EntityRecognizer):
                 for s in self._find(text) if s.type in entities]
 
 
+class RampartRecognizer(EntityRecognizer):
+    """The Rampart model's finds. Names and places are reported under Presidio's NER names
+    (PERSON, LOCATION), so the detector filters and ranks them as it does spaCy's."""
+
+    ENTITIES = {"NAME": "PERSON", "PLACE": "LOCATION", "ADDRESS": "ADDRESS",
+                "POSTCODE": "POSTCODE"}
+
+    def __init__(self, language: str) -> None:
+        super().__init__(supported_entities=list(self.ENTITIES.values()), name="Rampart",
+                         supported_language=language)
+
+    def load(self) -> None:
+        rampart.load_model()  # cached: one model for every recogniser and thread
+
+    def analyze(self, text: str, entities: list[str],
+                nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
+        return [RecognizerResult(kind, s.start, s.end, s.score)
+                for s in rampart.find_entities(text) if (kind := self.ENTITIES[s.type]) in entities]
+
+
 class OfflineEmailRecognizer(EmailRecognizer):
     """Presidio's email recogniser checking the domain against tldextract's bundled
     public-suffix snapshot. The stock one calls ``tldextract.extract``, which downloads
@@ -82,12 +106,15 @@ def english(language: str = "en") -> list[EntityRecognizer]:
     return [
         SpacyRecognizer(supported_language=language, ner_strength=NER_SCORE,
                         supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
+        RampartRecognizer(language),
         *_structured(language),
         FinderRecognizer("SpokenIdentifiers", find_identifiers,
                          ("PHONE", "NHS_NUMBER", "NI_NUMBER", "POSTCODE", "NUMBER"), language),
         FinderRecognizer("SpokenEmails", emails.find_spoken_emails, ("EMAIL",), language),
         FinderRecognizer("Addresses", find_addresses, ("ADDRESS", "PLACE"), language),
         FinderRecognizer("DatesOfBirth", find_dates_of_birth, ("DATE_OF_BIRTH",), language),
+        FinderRecognizer("NumberRuns", find_number_runs, _RUN_TYPES, language),
+        FinderRecognizer("SpeltShapes", find_shapes, ("POSTCODE", "NI_NUMBER"), language),
     ]
 
 
@@ -99,6 +126,7 @@ def any_language(language: str) -> list[EntityRecognizer]:
         *_structured(language),
         FinderRecognizer("WrittenIdentifiers", _written_identifiers,
                          ("PHONE", "NHS_NUMBER", "NI_NUMBER", "POSTCODE", "NUMBER"), language),
+        FinderRecognizer("WrittenNumberRuns", _written_runs, _RUN_TYPES, language),
     ]
 
 
@@ -113,3 +141,7 @@ def _structured(language: str) -> list[EntityRecognizer]:
 
 def _written_identifiers(text: str) -> list[Span]:
     return find_identifiers(text, spoken=False)
+
+
+def _written_runs(text: str) -> list[Span]:
+    return find_number_runs(text, spoken=False)

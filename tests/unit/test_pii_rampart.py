@@ -1,0 +1,129 @@
+"""The second name model (Rampart, ONNX) on its own and inside the detector.
+
+The model loads once for the module (a fraction of a second); the detector once per
+process, as everywhere else."""
+from __future__ import annotations
+
+import doctest
+import socket
+
+import pytest
+
+from diaryroom.pii import Detector, get_detector, rampart
+from diaryroom.pii.engine import build_analyzer, load_pipeline
+from diaryroom.pii.recognisers import RampartRecognizer
+from tests.unit.test_pii_detector import NetworkUsed
+
+# A name nobody's word list holds, said the way Whisper writes it: spaCy alone finds
+# nothing here, the name cues do not fire, and Rampart does.
+ASR_MISSED_BY_SPACY = "me and tariq slept in the doorway by the bus station"
+
+
+@pytest.fixture(scope="module")
+def model() -> rampart.RampartModel:
+    """The model, loaded with every connection refused: it must never go online."""
+    with pytest.MonkeyPatch.context() as mp:
+        def refuse(*args, **kwargs):
+            raise NetworkUsed(f"network access attempted: {args[1:] or kwargs}")
+
+        mp.setattr(socket.socket, "connect", refuse)
+        mp.setattr(socket.socket, "connect_ex", refuse)
+        mp.setattr(socket, "create_connection", refuse)
+        mp.setattr(socket, "getaddrinfo", refuse)
+        rampart.load_model.cache_clear()
+        return rampart.load_model()
+
+
+def found(text: str, spans) -> list[tuple[str, str]]:
+    return [(text[s.start:s.end], s.type) for s in spans]
+
+
+def test_model_files_come_from_the_installed_wheel(model: rampart.RampartModel) -> None:
+    assert "B-GIVEN_NAME" in model.labels and "B-CITY" in model.labels
+    assert rampart.load_model() is model  # cached
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("My key worker Oluwaseun Adeyemi moved me to Wolverhampton.",
+     [("Oluwaseun Adeyemi", "NAME"), ("Wolverhampton", "PLACE")]),
+    ("i saw siobhan mcallister in kirkcaldy last week",
+     [("siobhan mcallister", "NAME"), ("kirkcaldy", "PLACE")]),
+    ("me and dwayne went down to brixton", [("dwayne", "NAME"), ("brixton", "PLACE")]),
+    ("i live at 14 acacia avenue in leeds", [("14 acacia avenue", "ADDRESS"), ("leeds", "PLACE")]),
+    ("we went to the park and then the shop, it took three days", []),
+])
+def test_names_and_places_written_and_as_whisper_writes(
+        model: rampart.RampartModel, text: str, expected: list) -> None:
+    assert found(text, rampart.find_entities(text)) == expected
+
+
+def test_word_pieces_merge_into_whole_words_at_the_right_offsets(
+        model: rampart.RampartModel) -> None:
+    text = "so yeah, siobhan mcallister from kirkcaldy came round"
+    pieces = [p for p in rampart.label_pieces(model, text) if p.label != "O"]
+    assert len(pieces) > 3  # "si", "##ob", "##han", "mca", ...: one label a piece
+    spans = rampart.find_entities(text)
+    assert [(s.start, s.end) for s in spans] == [(9, 27), (33, 42)]
+    assert found(text, spans) == [("siobhan mcallister", "NAME"), ("kirkcaldy", "PLACE")]
+
+
+def test_a_word_counts_when_any_piece_of_it_is_labelled() -> None:
+    text = "ask oluwaseun"
+    pieces = [rampart.Piece(4, 6, "GIVEN_NAME", 0.9), rampart.Piece(6, 9, "O", 0.8),
+              rampart.Piece(9, 13, "GIVEN_NAME", 0.4)]  # below the threshold
+    assert found(text, rampart.merge_pieces(text, pieces)) == [("oluwaseun", "NAME")]
+
+
+def test_a_number_or_flat_without_a_street_is_not_redacted() -> None:
+    text = "room 14 and flat 3"
+    pieces = [rampart.Piece(5, 7, "BUILDING_NUMBER", 0.9),
+              rampart.Piece(12, 18, "SECONDARY_ADDRESS", 0.9)]
+    assert rampart.merge_pieces(text, pieces) == []
+
+
+def test_long_text_is_read_a_sentence_and_a_window_at_a_time(
+        model: rampart.RampartModel) -> None:
+    sentence = "i stayed with siobhan mcallister in kirkcaldy for a week"
+    long = " and then ".join([sentence] * 12)  # over 150 tokens and no full stop
+    spans = rampart.find_entities(long)
+    assert sum(long[s.start:s.end] == "kirkcaldy" for s in spans) >= 10
+    assert all(long[s.start:s.end] in ("siobhan mcallister", "kirkcaldy") for s in spans)
+
+
+def test_windows_cover_every_token_once() -> None:
+    ws = rampart.windows(100, [9, 40])
+    labelled = [k for w in ws for k in w.labelled]
+    assert labelled == list(range(100))
+    assert all(w.seen.start <= w.labelled.start and w.labelled.stop <= w.seen.stop
+               for w in ws)
+    assert doctest.testmod(rampart).failed == 0
+
+
+def test_recogniser_reports_names_and_places_under_presidio_ner_names(
+        model: rampart.RampartModel) -> None:
+    text = "me and dwayne went down to brixton"
+    results = RampartRecognizer("en").analyze(text, ["PERSON", "LOCATION"])
+    assert [(text[r.start:r.end], r.entity_type) for r in results] == [
+        ("dwayne", "PERSON"), ("brixton", "LOCATION")]
+
+
+@pytest.fixture(scope="module")
+def spacy_only() -> Detector:
+    """The detector as it was before Rampart: the same analyzer less its recogniser."""
+    analyzer = build_analyzer(load_pipeline())
+    analyzer.registry.remove_recognizer("Rampart")
+    return Detector(analyzer)
+
+
+def test_the_combined_detector_finds_a_name_spacy_alone_misses(spacy_only: Detector) -> None:
+    text = ASR_MISSED_BY_SPACY
+    assert spacy_only.detect(text) == []
+    assert found(text, get_detector().detect(text)) == [("tariq", "NAME")]
+
+
+@pytest.mark.parametrize("text", [
+    "Born in February, Valentine's Day, my mum said.",  # a festival, not a Valentine
+    "i got a trial at greggs",  # the organisation list knows it is a shop
+])
+def test_detector_keeps_its_lists_over_the_model(text: str) -> None:
+    assert all(s.type != "NAME" and s.type != "PLACE" for s in get_detector().detect(text))
