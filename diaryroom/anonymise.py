@@ -6,6 +6,7 @@ The entry job (``processing``) and the ``diaryroom anonymise`` command both run 
     check_transcript(transcript)                                 # fail closed, early
     concerns = find_concerns(words)                              # safeguarding
     redactions = find_redactions(words, language=..., ...)       # Presidio + UK recognisers
+    redactions = sweep_plan(words, redactions, language=..., ...) # leftovers; fail closed
     document = redacted_document(transcript, redactions)         # words, placeholders, times
     render_audio(src, transcript, redactions, ...)               # tone over every redaction
 
@@ -36,6 +37,7 @@ from .domain.redaction import (
     redacted_words,
     time_ranges,
 )
+from .domain.sweep import sweep
 from .errors import PipelineError
 from .media import decode, render, tools
 from .media.probe import probe
@@ -162,6 +164,20 @@ def find_redactions(words: Sequence[str], *, language: str, detector,
     spans = detector.detect(text, language=language, local_names=list(settings.local_names),
                             allow=list(settings.allow))
     return plan_redactions(spans, offsets)
+
+
+def sweep_plan(words: Sequence[str], plan: Sequence[Redaction], *, language: str | None,
+               probabilities: Sequence[float | None] | None = None) -> list[Redaction]:
+    """The plan with what the sweep after redaction found added (``source="sweep"``,
+    which review highlights), before anything is rendered; see
+    :mod:`diaryroom.domain.sweep`. Where the sweep cannot decide, ``PipelineError``: the
+    entry waits for the team, and nothing is shared."""
+    result = sweep(words, plan, probabilities=probabilities, language=language)
+    if result.undecided:
+        raise PipelineError("the check after redaction could not decide what to hide ("
+                            + "; ".join(result.undecided) + "), so nothing was shared; "
+                            "listen to the original before deciding what to do")
+    return list(result.plan)
 
 
 def text_hash(words: Sequence[str], redaction: Redaction, key: bytes) -> str:
@@ -327,6 +343,8 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
     lap("safeguarding")
     plan = find_redactions(words, language=transcript.language, detector=detector,
                            settings=settings)
+    plan = sweep_plan(words, plan, language=transcript.language,
+                      probabilities=[w.probability for w in transcript.words])
     document = redacted_document(transcript, plan)
     lap("detect")
     out.mkdir(parents=True, exist_ok=True)
@@ -341,7 +359,8 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
     counts: dict[str, int] = {}
     for r in plan:
         counts[r.type] = counts.get(r.type, 0) + 1
+    swept = sum(r.source == "sweep" for r in plan)
     return {"duration": round(transcript.duration, 3), "language": transcript.language,
-            "words": len(words), "redactions": counts,
+            "words": len(words), "redactions": counts, "swept": swept,
             "safeguarding": sorted({c.category for c in concerns}),
             "seconds": round(time.perf_counter() - started, 3), "steps": timings}

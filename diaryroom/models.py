@@ -197,7 +197,7 @@ class Redaction(OrgScoped, db.Model):
     first_word: Mapped[int]
     last_word: Mapped[int]
     type: Mapped[str] = mapped_column(String(20))
-    source: Mapped[str] = mapped_column(String(10))  # auto | local | staff
+    source: Mapped[str] = mapped_column(String(10))  # auto | local | staff | sweep
     text_hash: Mapped[str] = mapped_column(String(64))
     start: Mapped[float | None]  # seconds; none for a written entry
     end: Mapped[float | None]

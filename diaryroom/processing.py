@@ -32,6 +32,7 @@ from .anonymise import (
     redacted_document,
     redaction_list,
     render_audio,
+    sweep_plan,
     text_hash,
     to_vtt,
     transcribe_file,
@@ -169,6 +170,7 @@ def _process_written(entry: Entry) -> bool:
     _flag(entry, words)
     plan = find_redactions(words, language="en", detector=detector(),
                            settings=settings_for(entry.org_id))
+    plan = sweep_plan(words, plan, language="en")
     return (_save_redactions(entry, words, [None] * len(words), plan)
             and _render(entry, words=words))
 
@@ -205,6 +207,8 @@ def _process_recording(ctx: jobs.JobContext, entry: Entry) -> bool:
         ctx.progress(85)
         plan = find_redactions(words, language=transcript.language, detector=detector(),
                                settings=settings)
+        plan = sweep_plan(words, plan, language=transcript.language,
+                          probabilities=[w.probability for w in transcript.words])
         times = [(w.start, w.end) for w in transcript.words]
         if not _save_redactions(entry, words, times, plan):
             return False

@@ -434,7 +434,7 @@ def _schemas() -> dict[str, Any]:
         "Redaction": {"type": "object", "properties": {
             "first_word": {"type": "integer"}, "last_word": {"type": "integer"},
             "type": {"type": "string"}, "source": {"type": "string",
-                                                   "enum": ["auto", "local", "staff"]},
+                                                   "enum": ["auto", "local", "staff", "sweep"]},
             "start": {"type": "number", "nullable": True},
             "end": {"type": "number", "nullable": True}, "text_hash": {"type": "string"}}},
         "RedactionList": {"type": "object", "properties": {

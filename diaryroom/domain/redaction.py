@@ -51,7 +51,7 @@ class Span:
     end: int
     type: str
     score: float = 1.0
-    source: str = "auto"  # auto | local (an organisation's list) | staff
+    source: str = "auto"  # auto | local (an organisation's list) | staff | sweep
 
     def __post_init__(self) -> None:
         if self.type not in PLACEHOLDERS:

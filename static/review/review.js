@@ -80,7 +80,7 @@
 
   function drawRedactions(list) {
     words.forEach(function (w) {
-      w.classList.remove('redacted');
+      w.classList.remove('redacted', 'swept');
       delete w.dataset.type;
       w.querySelector('.redaction-note').textContent = '';
     });
@@ -88,14 +88,18 @@
       p.remove();
     });
     list.forEach(function (r) {
+      var swept = r.source === 'sweep';  // added by the safety sweep: a person checks it
       for (var i = r.first_word; i <= r.last_word && i < words.length; i++) {
         words[i].classList.add('redacted');
+        words[i].classList.toggle('swept', swept);
         words[i].dataset.type = r.type;
-        words[i].querySelector('.redaction-note').textContent = ' (redacted as ' + r.type + ')';
+        words[i].querySelector('.redaction-note').textContent = ' (redacted as ' + r.type
+          + (swept ? ', by the safety sweep: please check)' : ')');
       }
       var last = words[Math.min(r.last_word, words.length - 1)];
-      last.after(el('span', {'class': 'placeholder', 'aria-hidden': 'true',
-                             text: DATA.placeholders[r.type] || r.type}));
+      last.after(el('span', {'class': swept ? 'placeholder swept' : 'placeholder',
+                             'aria-hidden': 'true',
+                             text: (DATA.placeholders[r.type] || r.type) + (swept ? ' check' : '')}));
     });
     drawTable(list);
   }
@@ -130,8 +134,9 @@
           + '–' + clock(parseFloat(last.dataset.end)) : ''}));
       }
       cells.push(el('td', {}, [removeForm(r)]));
-      body.appendChild(el('tr', {'data-first': String(r.first_word),
-                                 'data-last': String(r.last_word)}, cells));
+      var row = {'data-first': String(r.first_word), 'data-last': String(r.last_word)};
+      if (r.source === 'sweep') row['class'] = 'swept';
+      body.appendChild(el('tr', row, cells));
     });
     document.getElementById('no-redactions').hidden = list.length > 0;
     document.getElementById('redactions-region').hidden = list.length === 0;
