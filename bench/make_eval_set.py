@@ -4,7 +4,8 @@
 
 Reads ``bench/data/uk_eval_templates.txt`` (utterances with ``{TYPE:text}`` markup, written
 and ASR forms) and writes ``bench/data/uk_eval.jsonl`` (one utterance a line, character
-spans computed here, never counted by hand) and ``bench/data/uk_local_names.json`` (what a
+spans computed here, never counted by hand, and each utterance's frozen ``split``, ``tune``
+or ``test``, from :mod:`bench.splits`) and ``bench/data/uk_local_names.json`` (what a
 service would put on its local list). It refuses to write anything if a template is
 malformed or a value is not safely fictional: phone numbers outside Ofcom's drama ranges,
 NHS numbers failing modulus 11 (or a NUMBER that passes it), bad NI or postcode formats,
@@ -16,6 +17,8 @@ import json
 import re
 import sys
 from pathlib import Path
+
+from bench.splits import split_of
 
 DATA = Path(__file__).resolve().parent / "data"
 TEMPLATES = DATA / "uk_eval_templates.txt"
@@ -207,8 +210,8 @@ def build(path: Path = TEMPLATES) -> list[dict]:
         uid = f"u{i:03d}"
         written, asr = parse(w_template), parse(a_template)
         check_pair(uid, written, asr)
-        rows.append({"id": uid, "written": written[0], "written_spans": written[1],
-                     "asr": asr[0], "asr_spans": asr[1]})
+        rows.append({"id": uid, "split": split_of(uid), "written": written[0],
+                     "written_spans": written[1], "asr": asr[0], "asr_spans": asr[1]})
     return rows
 
 
@@ -219,6 +222,7 @@ def summarise(rows: list[dict]) -> dict[str, int]:
             counts[s["type"]] += 1
     counts["utterances"] = len(rows)
     counts["no_pii_utterances"] = sum(not r["written_spans"] for r in rows)
+    counts["test_utterances"] = sum(r["split"] == "test" for r in rows)
     return counts
 
 

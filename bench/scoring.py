@@ -21,8 +21,10 @@ True
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+
+from bench.splits import wilson
 
 TYPES = ("NAME", "PLACE", "ORGANISATION", "PHONE", "EMAIL", "POSTCODE", "ADDRESS",
          "NHS_NUMBER", "NI_NUMBER", "DATE_OF_BIRTH", "NUMBER")
@@ -86,21 +88,27 @@ class Tally:
 
     def as_dict(self) -> dict:
         recall, precision = _ratio(self.redacted, self.items), _ratio(self.correct, self.predicted)
-        return {"items": self.items, "recall": recall,
+        return {"items": self.items, "redacted": self.redacted, "recall": recall,
+                "recall_ci": wilson(self.redacted, self.items),
                 "typed_recall": _ratio(self.typed, self.items),
-                "predicted": self.predicted, "precision": precision,
+                "predicted": self.predicted, "correct": self.correct, "precision": precision,
+                "precision_ci": wilson(self.correct, self.predicted),
                 "f2": f2(precision=precision, recall=recall)}
 
 
 def score(samples: Sequence[Sample], predictions: Sequence[Sequence[Pred]], *,
-          keep_examples: int = 25) -> dict:
-    """Per-type and micro scores of ``predictions`` (one list per sample) on ``samples``."""
+          keep_examples: int = 25, examples_from: Collection[str] | None = None) -> dict:
+    """Per-type and micro scores of ``predictions`` (one list per sample) on ``samples``,
+    with 95 % Wilson intervals. Misses and false positives are kept as examples only from
+    samples whose ID is in ``examples_from`` (default: all), so that the frozen test part
+    can be scored without its errors being put in front of whoever tunes."""
     per_type: dict[str, Tally] = {}
     total = Tally()
     misses: list[dict] = []
     false_positives: list[dict] = []
     no_pii = {"utterances": 0, "false_positives": 0, "utterances_with_fp": 0}
     for sample, preds in zip(samples, predictions, strict=True):
+        keep = keep_examples if examples_from is None or sample.id in examples_from else 0
         for item in sample.items:
             tally = per_type.setdefault(item.type, Tally())
             hidden = fully_covered(item, sample.text, preds)
@@ -109,7 +117,7 @@ def score(samples: Sequence[Sample], predictions: Sequence[Sequence[Pred]], *,
                 t.items += 1
                 t.redacted += hidden
                 t.typed += typed
-            if not hidden and len(misses) < keep_examples:
+            if not hidden and len(misses) < keep:
                 misses.append({"id": sample.id, "type": item.type,
                                "text": sample.text[item.start:item.end]})
         fps = 0
@@ -121,7 +129,7 @@ def score(samples: Sequence[Sample], predictions: Sequence[Sequence[Pred]], *,
             else:
                 correct = False
                 fps += 1
-                if len(false_positives) < keep_examples:
+                if len(false_positives) < keep:
                     false_positives.append({"id": sample.id, "type": p.type,
                                             "text": sample.text[p.start:p.end]})
             tally = per_type.setdefault(p.type, Tally())
@@ -145,24 +153,40 @@ def _cell(row: dict | None) -> str:
                       for k in ("recall", "precision", "f2"))
 
 
-def markdown_table(title: str, results: dict[str, dict]) -> str:
-    """One table: rows are types, columns the runs; cells are recall / precision / F2 (%)."""
+def _cell_ci(row: dict | None) -> str:
+    if row is None:
+        return "–"
+    return " / ".join("–" if row[k] is None else
+                      f"{100 * row[k]:.0f} [{100 * row[k + '_ci'][0]:.0f}–"
+                      f"{100 * row[k + '_ci'][1]:.0f}]" for k in ("recall", "precision"))
+
+
+def markdown_table(title: str, results: dict[str, dict], *, intervals: bool = False) -> str:
+    """One table: rows are types, columns the runs; cells are recall / precision / F2 (%),
+    or with ``intervals`` recall [95 % interval] / precision [95 % interval]; a last row
+    gives each run's detection time a text, where the runs were timed."""
+    cell = _cell_ci if intervals else _cell
     runs = list(results)
     types = [t for t in (*TYPES, "OTHER")
              if any(t in r["per_type"] for r in results.values())]
     items = {t: next((r["per_type"][t]["items"] for r in results.values()
                       if t in r["per_type"]), 0) for t in types}
-    lines = [f"**{title}** (recall / precision / F2, %)", "",
+    what = ("recall [95 % CI] / precision [95 % CI]" if intervals
+            else "recall / precision / F2")
+    lines = [f"**{title}** ({what}, %)", "",
              "| type | items | " + " | ".join(runs) + " |",
              "| --- | ---: | " + " | ".join("---:" for _ in runs) + " |"]
     for t in types:
         lines.append(f"| {t} | {items[t]} | "
-                     + " | ".join(_cell(results[r]["per_type"].get(t)) for r in runs) + " |")
+                     + " | ".join(cell(results[r]["per_type"].get(t)) for r in runs) + " |")
     lines.append(f"| **all** | {results[runs[0]]['micro']['items']} | "
-                 + " | ".join(f"**{_cell(results[r]['micro'])}**" for r in runs) + " |")
+                 + " | ".join(f"**{cell(results[r]['micro'])}**" for r in runs) + " |")
     if results[runs[0]]["no_pii"]["utterances"]:
         n = results[runs[0]]["no_pii"]["utterances"]
         lines.append(f"| false positives on {n} no-PII utterances | | "
                      + " | ".join(str(results[r]["no_pii"]["false_positives"]) for r in runs)
                      + " |")
+    if all("ms_per_text" in r for r in results.values()):
+        lines.append("| detection, ms a text | | "
+                     + " | ".join(f"{results[r]['ms_per_text']:.1f}" for r in runs) + " |")
     return "\n".join(lines)

@@ -34,6 +34,7 @@ from diaryroom.pii.names import find_names, recase, word_list
 from diaryroom.pii.organisations import find_organisations
 from diaryroom.pii.runs import widen_to_runs
 from diaryroom.pii.spoken import NUMBER_WORDS
+from diaryroom.pii.vocabulary import everyday_words
 
 DEFAULT_SCORE_THRESHOLD = 0.35  # every finder scores 0.4 or more when it is sure enough
 ANY_LANGUAGE = "any"  # Presidio's language code for the recognisers that suit every language
@@ -85,7 +86,8 @@ def build_analyzer(nlp: Language) -> AnalyzerEngine:
     """Presidio's analyzer with our recognisers for "en" and for every other language."""
     languages = ["en", ANY_LANGUAGE]
     registry = RecognizerRegistry(
-        recognizers=[*recognisers.english("en"), *recognisers.any_language(ANY_LANGUAGE)],
+        recognizers=[*recognisers.english("en", everyday=everyday_words(nlp.vocab)),
+                     *recognisers.any_language(ANY_LANGUAGE)],
         supported_languages=languages)
     return AnalyzerEngine(registry=registry, nlp_engine=PreloadedSpacyNlpEngine(nlp, languages),
                           supported_languages=languages,
@@ -144,7 +146,7 @@ class Detector:
                   and not (r.entity_type in _NER and ((s.start, s.end) in listed or any(
                       a <= s.start and s.end <= b for a, b in not_identifying)))]
         spans = [s for s in spans if s.score >= score_threshold and not spelt_out(text, s)]
-        spans = widen_to_digit_runs(text, spans, spoken=english)
+        spans = widen_to_digit_runs(text, join_initials(text, spans), spoken=english)
         return resolve(drop_allowed(text, spans, list(allow)))
 
     def _span(self, text: str, result: RecognizerResult, english: bool) -> Span | None:
@@ -191,6 +193,25 @@ def spelt_out(text: str, span: Span) -> bool:
     word = text[span.start:span.end]
     m = _SPELLING.search(text, max(0, span.start - 12), span.start)
     return bool(m) and " " not in word and m.group(1).lower() == word[:1].lower()
+
+
+_INITIAL = re.compile(r"\s+[^\W\d_]\.?\s+")
+
+
+def join_initials(text: str, spans: Sequence[Span]) -> list[Span]:
+    """``spans`` and, for two names with one letter between them, the name with its
+    middle initial: the initial alone would be left ("ravil [NAME] g [NAME]").
+
+    >>> t = "ask ravil g yefimov or Ann B. Lee"
+    >>> names = [Span(4, 9, "NAME"), Span(12, 19, "NAME"), Span(23, 26, "NAME"),
+    ...          Span(30, 33, "NAME")]
+    >>> [t[s.start:s.end] for s in join_initials(t, names)[4:]]
+    ['ravil g yefimov', 'Ann B. Lee']
+    """
+    names = [s for s in spans if s.type == "NAME"]
+    return [*spans, *(Span(a.start, b.end, "NAME", min(a.score, b.score))
+                      for a in names for b in names
+                      if a.end < b.start and _INITIAL.fullmatch(text, a.end, b.start))]
 
 
 def widen_to_digit_runs(text: str, spans: Iterable[Span], *, spoken: bool = True

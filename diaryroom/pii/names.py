@@ -47,9 +47,10 @@ class Gazetteer:
 
 @cache
 def gazetteer() -> Gazetteer:
-    """The word lists shipped in ``diaryroom/pii/data`` (read once)."""
+    """The word lists shipped in ``diaryroom/pii/data`` (read once); places are the UK's
+    and the world's countries."""
     places = frozenset(tuple(p.replace("-", " ").replace("'", "").split())
-                       for p in word_list("places.txt"))
+                       for p in [*word_list("places.txt"), *word_list("countries.txt")])
     return Gazetteer(frozenset(word_list("first_names.txt")), frozenset(word_list("surnames.txt")),
                      places, frozenset(word_list("ambiguous.txt")), max(map(len, places)))
 

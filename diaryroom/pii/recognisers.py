@@ -14,7 +14,7 @@ spaCy's English NER for capitalised names and places.
 """
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
 from presidio_analyzer.nlp_engine import NlpArtifacts
@@ -74,12 +74,15 @@ class FinderRecognizer(EntityRecognizer):
 
 class RampartRecognizer(EntityRecognizer):
     """The Rampart model's finds. Names and places are reported under Presidio's NER names
-    (PERSON, LOCATION), so the detector filters and ranks them as it does spaCy's."""
+    (PERSON, LOCATION), so the detector filters and ranks them as it does spaCy's. A
+    single word in ``everyday`` (lower case) is not reported as a name or place unless
+    written with a capital mid-sentence (:func:`diaryroom.pii.rampart.plain_word`)."""
 
     ENTITIES = {"NAME": "PERSON", "PLACE": "LOCATION", "ADDRESS": "ADDRESS",
                 "POSTCODE": "POSTCODE"}
 
-    def __init__(self, language: str) -> None:
+    def __init__(self, language: str, *, everyday: Collection[str] = frozenset()) -> None:
+        self._everyday = everyday
         super().__init__(supported_entities=list(self.ENTITIES.values()), name="Rampart",
                          supported_language=language)
 
@@ -89,7 +92,8 @@ class RampartRecognizer(EntityRecognizer):
     def analyze(self, text: str, entities: list[str],
                 nlp_artifacts: NlpArtifacts | None = None) -> list[RecognizerResult]:
         return [RecognizerResult(kind, s.start, s.end, s.score)
-                for s in rampart.find_entities(text) if (kind := self.ENTITIES[s.type]) in entities]
+                for s in rampart.find_entities(text, everyday=self._everyday)
+                if (kind := self.ENTITIES[s.type]) in entities]
 
 
 class OfflineEmailRecognizer(EmailRecognizer):
@@ -101,12 +105,14 @@ class OfflineEmailRecognizer(EmailRecognizer):
         return emails.OFFLINE_TLD(pattern_text).fqdn != ""
 
 
-def english(language: str = "en") -> list[EntityRecognizer]:
-    """Everything, for text Whisper heard as English."""
+def english(language: str = "en", *, everyday: Collection[str] = frozenset()
+            ) -> list[EntityRecognizer]:
+    """Everything, for text Whisper heard as English; ``everyday``: the lower-case words
+    the name model must not report alone (:mod:`diaryroom.pii.vocabulary`)."""
     return [
         SpacyRecognizer(supported_language=language, ner_strength=NER_SCORE,
                         supported_entities=["PERSON", "LOCATION", "ORGANIZATION"]),
-        RampartRecognizer(language),
+        RampartRecognizer(language, everyday=everyday),
         *_structured(language),
         FinderRecognizer("SpokenIdentifiers", find_identifiers,
                          ("PHONE", "NHS_NUMBER", "NI_NUMBER", "POSTCODE", "NUMBER"), language),
