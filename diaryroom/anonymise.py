@@ -8,7 +8,8 @@ The entry job (``processing``) and the ``diaryroom anonymise`` command both run 
     redactions = find_redactions(words, language=..., ...)       # Presidio + UK recognisers
     redactions = sweep_plan(words, redactions, language=..., ...) # leftovers; fail closed
     document = redacted_document(transcript, redactions)         # words, placeholders, times
-    render_audio(src, transcript, redactions, ...)               # tone over every redaction
+    render_audio(src, transcript, redactions, ...)               # tone over every redaction,
+                                                                 # then heard again (relisten)
 
 Every step either proves its output or raises ``PipelineError`` (or a media /
 transcription error) whose message is the reason staff see; nothing is ever passed on
@@ -43,6 +44,7 @@ from .media import decode, render, tools
 from .media.probe import probe
 from .media.redact import redact_audio
 from .media.validate import GRACE_SECONDS  # the same allowance intake gives
+from .relisten import relisten
 
 DEFAULT_PAD = 0.12  # seconds of audio hidden either side of each redacted word
 SOUNDS = ("tone", "silence")
@@ -60,6 +62,7 @@ class Settings:
     local_names: tuple = ()  # diaryroom.pii.LocalName: always redact
     allow: tuple[str, ...] = ()  # never redact (the organisation's own name, say)
     max_seconds: float | None = None  # refuse longer recordings
+    relisten: bool = True  # hear the shared audio again (off only to measure speed)
 
     def __post_init__(self) -> None:
         if self.sound not in SOUNDS:
@@ -268,22 +271,51 @@ def redact_written(words: Sequence[str], redactions: Sequence[Redaction]) -> str
 
 def render_audio(src: Path, transcript: Transcript, redactions: Sequence[Redaction], *,
                  disguise: bool, out_mp3: Path | None, out_opus: Path | None,
-                 settings: Settings = Settings(), samples: LoadingAudio | None = None
-                 ) -> dict:
+                 settings: Settings = Settings(), samples: LoadingAudio | None = None,
+                 transcriber: Transcriber | None = None) -> dict:
     """The shareable audio: disguised if asked, every redaction replaced by tone or
     silence (padded), loudness-normalised. A redacted word without timing raises.
-    ``samples``: the sound already loading (from ``transcribe_file``), else loaded here."""
+    ``samples``: the sound already loading (from ``transcribe_file``), else loaded here.
+
+    With ``transcriber`` (and ``settings.relisten``) the written audio is heard again
+    around every redaction, widened and rendered again where one is still heard
+    (:mod:`diaryroom.relisten`); the report's ``relisten`` has the counts. Where one is
+    heard even then, ``PipelineError`` and the files written are deleted."""
+    words = timed_words(transcript)
     try:
-        ranges = time_ranges(timed_words(transcript), redactions, pad=settings.pad,
+        ranges = time_ranges(words, redactions, pad=settings.pad,
                              duration=transcript.duration)
     except PlanError as e:
         raise PipelineError(f"a redaction could not be placed in the audio: {e}") from e
-    if samples is None or samples.disguise != disguise:  # consent changed meanwhile
-        return render.render_redacted(src, ranges, out_mp3=out_mp3, out_opus=out_opus,
-                                      mode=settings.sound, disguise=disguise,
-                                      timeout=decode_timeout(settings.max_seconds))
-    hidden = redact_audio(samples.future.result(), render.WORK_RATE, ranges, mode=settings.sound)
-    return render.render_shareable(hidden, render.WORK_RATE, out_mp3, out_opus)
+
+    reports: list[dict] = []  # of each render; re-listening may render again
+
+    def render_ranges(hide: Sequence[tuple[float, float]]) -> dict:
+        if samples is None or samples.disguise != disguise:  # consent changed meanwhile
+            report = render.render_redacted(src, hide, out_mp3=out_mp3, out_opus=out_opus,
+                                            mode=settings.sound, disguise=disguise,
+                                            timeout=decode_timeout(settings.max_seconds))
+        else:
+            hidden = redact_audio(samples.future.result(), render.WORK_RATE, hide,
+                                  mode=settings.sound)
+            report = render.render_shareable(hidden, render.WORK_RATE, out_mp3, out_opus)
+        reports.append(report)
+        return report
+
+    render_ranges(ranges)
+    rendered = out_mp3 or out_opus
+    if transcriber is None or not settings.relisten or rendered is None:
+        return reports[-1]
+    try:
+        heard = relisten(render_ranges, rendered, words, redactions, ranges,
+                         transcriber=transcriber, language=transcript.language,
+                         duration=transcript.duration)
+    except BaseException:
+        for path in (out_mp3, out_opus):
+            if path is not None:
+                path.unlink(missing_ok=True)  # what was heard must not be shared
+        raise
+    return {**reports[-1], "relisten": heard}
 
 
 def load_local_names(path: Path) -> tuple[tuple, tuple[str, ...]]:
@@ -348,9 +380,14 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
     document = redacted_document(transcript, plan)
     lap("detect")
     out.mkdir(parents=True, exist_ok=True)
-    render_audio(src, transcript, plan, disguise=disguise, out_mp3=out / "redacted.mp3",
-                 out_opus=None, settings=settings, samples=samples)
+    report = render_audio(src, transcript, plan, disguise=disguise,
+                          out_mp3=out / "redacted.mp3", out_opus=None, settings=settings,
+                          samples=samples, transcriber=transcriber)
     lap("render")
+    relistened = report.get("relisten")
+    if relistened is not None:  # its seconds out of the render's: a step of its own
+        timings["relisten"] = relistened.pop("seconds")
+        timings["render"] = round(timings["render"] - timings["relisten"], 3)
     (out / "transcript.json").write_text(json.dumps(document, indent=1), encoding="utf-8")
     (out / "transcript.vtt").write_text(to_vtt(document), encoding="utf-8")
     if keep_original:
@@ -363,4 +400,5 @@ def anonymise_file(src: Path, out: Path, *, transcriber: Transcriber, detector,
     return {"duration": round(transcript.duration, 3), "language": transcript.language,
             "words": len(words), "redactions": counts, "swept": swept,
             "safeguarding": sorted({c.category for c in concerns}),
+            "relisten": relistened,
             "seconds": round(time.perf_counter() - started, 3), "steps": timings}

@@ -217,9 +217,11 @@ def sweep_command() -> None:
 @click.option("--pad-ms", type=click.IntRange(0, 1000), default=120, show_default=True)
 @click.option("--keep-original", is_flag=True,
               help="Also write the UNREDACTED transcript (original.json). Handle with care.")
+@click.option("--no-relisten", is_flag=True,
+              help="Skip hearing the redacted audio again (for speed measurements only).")
 def anonymise_command(source: Path, out_dir: Path, model: str, voice: str,
                       local_names: Path | None, sound: str, pad_ms: int,
-                      keep_original: bool) -> None:
+                      keep_original: bool, no_relisten: bool) -> None:
     """Anonymise one recording without the database, and print a JSON summary."""
     from .anonymise import Settings, anonymise_file, load_local_names
     from .asr import build_transcriber
@@ -230,7 +232,8 @@ def anonymise_command(source: Path, out_dir: Path, model: str, voice: str,
     summary = anonymise_file(
         source, out_dir, transcriber=build_transcriber("faster-whisper", model, data_dir),
         detector=get_detector(), disguise=voice == "disguise", keep_original=keep_original,
-        settings=Settings(pad=pad_ms / 1000, sound=sound, local_names=names, allow=allow))
+        settings=Settings(pad=pad_ms / 1000, sound=sound, local_names=names, allow=allow,
+                          relisten=not no_relisten))
     click.echo(json.dumps(summary))
 
 

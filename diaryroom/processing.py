@@ -305,9 +305,10 @@ def _render(entry: Entry, *, src: Path | None = None, transcript=None, samples=N
                         src.open("wb") as out:
                     shutil.copyfileobj(fh, out)
             mp3, opus = work / "redacted.mp3", work / "redacted.opus"
+            # Heard again around every redaction before anything is stored (re-listen).
             render_audio(src, transcript, plan, disguise=disguise, out_mp3=mp3,
                          out_opus=opus, settings=settings or settings_for(entry.org_id),
-                         samples=samples)
+                         samples=samples, transcriber=get_transcriber())
             for path in (mp3, opus):
                 with path.open("rb") as fh:
                     put(path.name, fh)

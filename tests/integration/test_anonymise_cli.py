@@ -40,7 +40,8 @@ def test_jfk_gives_a_summary_and_three_files(tmp_path, have_ffmpeg):
     assert summary["language"] == "en"
     assert summary["duration"] == pytest.approx(11.0, abs=0.5)
     assert summary["seconds"] > 0 and isinstance(summary["redactions"], dict)
-    assert set(summary["steps"]) == {"transcribe", "safeguarding", "detect", "render"}
+    assert set(summary["steps"]) == {"transcribe", "safeguarding", "detect", "render",
+                                     "relisten"}
     assert sorted(p.name for p in out.iterdir()) == [
         "redacted.mp3", "transcript.json", "transcript.vtt"]
     document = json.loads((out / "transcript.json").read_text())
