@@ -6,9 +6,17 @@ local ``.pt`` checkpoint. Neither engine ever downloads anything here.
 
 The heavy libraries are imported when a transcriber is built, not when this module is
 imported, so the web app can use the types without loading CTranslate2 or torch.
+
+The same file and settings give the same transcript on every run: Whisper's usual retry
+of a bad window, *sampling* at rising temperatures, is replaced by deterministic retries
+(``RETRIES``), and openai-whisper's sampling is seeded for each file. The thread count
+does not change the words (measured: cpu_threads 1, 2 and 4 gave bit-identical words,
+times and probabilities). What can: the CPU's instruction set and maths library, which
+CTranslate2, oneDNN and OpenBLAS choose per machine; see the README on pinning them.
 """
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import threading
@@ -34,6 +42,25 @@ DEFAULT_COMPUTE_TYPE = "int8"  # CTranslate2 weight type on CPU: ~4x smaller tha
 DEFAULT_CPU_THREADS = 0  # intra-op threads per transcription; 0 = CTranslate2 default (4)
 
 PROGRESS_DONE = 1.0  # fraction reported once the whole file has been transcribed
+
+# Whisper checks each 30 s window's beam-search text and decodes it again when the text is
+# too repetitive (gzip compression ratio > 2.4: a loop such as "7, 7, 7, ...") or too
+# unsure (mean token log-probability < -1), unless the window is silence. Whisper's own
+# retries *sample* at temperatures 0.2 ... 1.0, so one file gave different words and
+# redactions on each run. CTranslate2 cannot be seeded per call: its generator belongs to
+# the decoding thread and is seeded once, so even a fixed seed depends on what that thread
+# decoded before. These retries keep Whisper's checks but decode deterministically, each
+# tried only if the one before failed. Chosen on the UK set's tuning half (espeak-ng): a
+# light repetition penalty stops most loops and keeps the digits; a stronger one stops
+# loops of one letter ("I-I-I-I"); greedy search is the last resort.
+RETRIES = (
+    {"repetition_penalty": 1.1},  # > 1 lowers the score of tokens already written
+    {"repetition_penalty": 1.3},
+    {"beam_size": 1},
+)
+# openai-whisper samples with torch's generator, which *can* be reset: its calls are
+# serialised, so reseeding before each file makes its sampled retries repeatable.
+OPENAI_WHISPER_SEED = 0
 
 
 @runtime_checkable
@@ -78,7 +105,7 @@ class FasterWhisperTranscriber:
             raise ConfigError("faster-whisper is not installed; run `pip install "
                               "faster-whisper` or reinstall diaryroom") from e
         try:
-            self._model = WhisperModel(
+            self._model = _deterministic(WhisperModel)(
                 str(self.model_dir),
                 device="cpu",
                 compute_type=compute_type,
@@ -113,6 +140,7 @@ class FasterWhisperTranscriber:
                 beam_size=self.beam_size,
                 word_timestamps=True,
                 vad_filter=True,
+                temperature=0.0,  # beam search; the retries are ``RETRIES``, not sampling
             )
         except decode_errors as e:
             raise TranscriptionError(f"could not decode audio file {name}: {e}") from e
@@ -151,6 +179,45 @@ class FasterWhisperTranscriber:
             duration=duration,
             segments=tuple(result),
         )
+
+
+@functools.cache
+def _deterministic(whisper_model: type) -> type:
+    """faster-whisper's ``WhisperModel`` with ``RETRIES`` in place of sampled retries.
+
+    Only ``generate_with_fallback`` (one window: decode, check, retry) is replaced; each
+    decode is faster-whisper's own, run at temperature 0 with one of the option sets.
+    """
+
+    class DeterministicWhisperModel(whisper_model):  # type: ignore[misc, valid-type]
+        def generate_with_fallback(self, encoder_output, prompt, tokenizer, options):
+            parent = super().generate_with_fallback
+            tried = []
+            for retry in ({}, *RETRIES):
+                attempt = dataclasses.replace(options, temperatures=[0.0], **retry)
+                decoded = parent(encoder_output, prompt, tokenizer, attempt)
+                tried.append(decoded)
+                if _passes(decoded, options):
+                    return decoded
+            # As Whisper does when every try fails: the most confident text that is not a
+            # loop, else the most confident of all.
+            loops = options.compression_ratio_threshold
+            unlooped = [d for d in tried if loops is None or d[3] <= loops]
+            return max(unlooped or tried, key=lambda d: d[1])
+
+    return DeterministicWhisperModel
+
+
+def _passes(decoded: tuple[Any, float, float, float], options: Any) -> bool:
+    """Whisper's checks on one window's decode (result, mean log-prob, temperature,
+    compression ratio), as faster-whisper applies them before it retries."""
+    result, logprob, _, ratio = decoded
+    looped = options.compression_ratio_threshold is not None \
+        and ratio > options.compression_ratio_threshold
+    unsure = options.log_prob_threshold is not None and logprob < options.log_prob_threshold
+    silence = unsure and options.no_speech_threshold is not None \
+        and result.no_speech_prob > options.no_speech_threshold
+    return silence or not (looped or unsure)  # silence is skipped later, not retried
 
 
 def _segment(start: Any, end: Any, text: Any,
@@ -207,6 +274,8 @@ class OpenAIWhisperTranscriber:
         on_progress: ProgressCallback | None = None,
         language: str | None = None,
     ) -> Transcript:
+        import torch  # openai-whisper's own dependency, loaded with it
+
         whisper = self._whisper
         name = Path(audio_path).name
         if on_progress is not None:
@@ -231,8 +300,11 @@ class OpenAIWhisperTranscriber:
                     _, probs = self._model.detect_language(mel)
                     language = max(probs, key=probs.get)
                     probability = float(probs[language])
-                result = self._model.transcribe(
-                    audio, language=language, word_timestamps=True, fp16=False, verbose=None)
+                with torch.random.fork_rng(devices=[]):  # leave others' generator as it was
+                    torch.manual_seed(OPENAI_WHISPER_SEED)
+                    result = self._model.transcribe(
+                        audio, language=language, word_timestamps=True, fp16=False,
+                        verbose=None)
             except (RuntimeError, ValueError) as e:
                 raise TranscriptionError(f"could not transcribe {name}: {e}") from e
         segments = tuple(

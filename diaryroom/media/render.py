@@ -176,6 +176,9 @@ def _encoders(sample_rate: int, targets: Sequence[tuple[Path, str, list[str]]], 
             proc = stack.enter_context(tools.started(
                 [*FFMPEG, "-y", *source, *codec,
                  # No metadata, no chapters, no encoder version: nothing about the person.
+                 # bitexact also makes the bytes repeatable: without it the Ogg stream's
+                 # serial number is random (with it, the muxer's serial_offset, 0) and the
+                 # encoder tag names library versions. Same samples in, same file out.
                  "-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
                  "-flags:a", "+bitexact", "-f", fmt, str(part)],
                 timeout=timeout, what="encoding the shareable audio",
