@@ -11,8 +11,11 @@ The same file and settings give the same transcript on every run: Whisper's usua
 of a bad window, *sampling* at rising temperatures, is replaced by deterministic retries
 (``RETRIES``), and openai-whisper's sampling is seeded for each file. The thread count
 does not change the words (measured: cpu_threads 1, 2 and 4 gave bit-identical words,
-times and probabilities). What can: the CPU's instruction set and maths library, which
-CTranslate2, oneDNN and OpenBLAS choose per machine; see the README on pinning them.
+times and probabilities, tiny.en and base). The CPU can: CTranslate2, oneDNN and OpenBLAS
+pick their code paths (AVX2, AVX-512, VNNI; MKL on Intel only) by machine, and each
+choice rounds differently, sometimes enough to change a word. Workers that must agree
+run on one CPU type; pinning the paths (CT2_USE_MKL=0, CT2_FORCE_CPU_ISA=AVX2,
+ONEDNN_MAX_CPU_ISA=AVX2, OPENBLAS_CORETYPE=Haswell) made base twice as slow here.
 """
 from __future__ import annotations
 
@@ -200,10 +203,12 @@ def _deterministic(whisper_model: type) -> type:
                 if _passes(decoded, options):
                     return decoded
             # As Whisper does when every try fails: the most confident text that is not a
-            # loop, else the most confident of all.
+            # loop, else the most confident of all, reported at Whisper's last temperature
+            # (1.0) so that faster-whisper keeps this text out of the next window's prompt.
             loops = options.compression_ratio_threshold
             unlooped = [d for d in tried if loops is None or d[3] <= loops]
-            return max(unlooped or tried, key=lambda d: d[1])
+            result, logprob, _, ratio = max(unlooped or tried, key=lambda d: d[1])
+            return result, logprob, 1.0, ratio
 
     return DeterministicWhisperModel
 
