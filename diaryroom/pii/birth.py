@@ -39,7 +39,8 @@ _MONTH_ORDINAL = rf"(?:{_ORDINAL_UNIT}|tenth|eleventh|twelfth|\d{{1,2}}(?:st|nd|
 _SPOKEN_NUMERIC = (rf"(?:the\s+)?{_DAY}\s+of\s+the\s+{_MONTH_ORDINAL},?\s+{_YEAR}"
                    rf"|{_DAY}[\s,]+{_MONTH_NUMBER}[\s,]+{_YEAR}")
 _DATE = (rf"(?:{_NUMERIC}|{_SPOKEN_NUMERIC}"
-         rf"|(?:the\s+)?{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR})?"
+         # Whisper puts a comma where the speaker paused: "5, May 1999".
+         rf"|(?:the\s+)?{_DAY},?\s+(?:of\s+)?{_MONTH}(?:,?\s+(?:of\s+)?{_YEAR})?"
          rf"|{_MONTH}\s+(?:the\s+)?{_DAY}(?:,?\s+{_YEAR})?"
          rf"|{_MONTH}\s+(?:of\s+)?{_YEAR})")
 _CUE = (r"(?:born|date\s+of\s+birth|birth\s+date|birthday|b-?day|d\.?\s?o\.?\s?b\.?)"

@@ -221,6 +221,8 @@ def test_not_addresses(text: str) -> None:
     ("d o b is eight three eighty seven ok", "eight three eighty seven"),
     ("date of birth third of the seventh seventy nine", "third of the seventh seventy nine"),
     ("dob the 21st of the 11th 1990", "21st of the 11th 1990"),
+    # Whisper (base, hibari's voice) wrote the speaker's pause as a comma.
+    ("Date of Birth 5, May 1999 postcode", "5, May 1999"),
 ])
 def test_dates_of_birth(text: str, expected: str) -> None:
     assert found(text, find_dates_of_birth(text)) == [(expected, "DATE_OF_BIRTH")]
