@@ -15,6 +15,7 @@ from diaryroom.domain.redaction import Span
 from diaryroom.extensions import db
 from diaryroom.models import Redaction
 from tests.conftest import bearer, run_jobs
+from tests.integration.test_pipeline import FakeTranscriber
 
 
 class NamesOnly:
@@ -26,16 +27,6 @@ class NamesOnly:
     def detect(self, text, language="en", *, local_names=(), allow=()):
         return [Span(m.start(), m.end(), "NAME") for name in self.names
                 for m in re.finditer(re.escape(name), text)]
-
-
-class FakeTranscriber:
-    multilingual = True
-
-    def __init__(self, transcript: Transcript):
-        self.transcript = transcript
-
-    def transcribe(self, audio_path, *, on_progress=None, language=None) -> Transcript:
-        return self.transcript
 
 
 @pytest.fixture(autouse=True)

@@ -34,16 +34,22 @@ def detector() -> Detector:
     return get_detector()
 
 
-@pytest.fixture
-def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Any attempt to open a connection or resolve a name fails the test."""
+def refuse_network(mp: pytest.MonkeyPatch) -> None:
+    """From here on (until ``mp`` is undone), any attempt to open a connection or resolve
+    a name raises ``NetworkUsed``."""
     def refuse(*args, **kwargs):
         raise NetworkUsed(f"network access attempted: {args[1:] or kwargs}")
 
-    monkeypatch.setattr(socket.socket, "connect", refuse)
-    monkeypatch.setattr(socket.socket, "connect_ex", refuse)
-    monkeypatch.setattr(socket, "create_connection", refuse)
-    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    mp.setattr(socket.socket, "connect", refuse)
+    mp.setattr(socket.socket, "connect_ex", refuse)
+    mp.setattr(socket, "create_connection", refuse)
+    mp.setattr(socket, "getaddrinfo", refuse)
+
+
+@pytest.fixture
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection or resolve a name fails the test."""
+    refuse_network(monkeypatch)
 
 
 def found(text: str, spans) -> list[tuple[str, str]]:

@@ -5,7 +5,6 @@ process, as everywhere else."""
 from __future__ import annotations
 
 import doctest
-import socket
 
 import pytest
 
@@ -14,7 +13,7 @@ from diaryroom.pii import Detector, get_detector, rampart
 from diaryroom.pii.engine import build_analyzer, join_initials, load_pipeline
 from diaryroom.pii.recognisers import RampartRecognizer
 from diaryroom.pii.vocabulary import everyday_words
-from tests.unit.test_pii_detector import NetworkUsed
+from tests.unit.test_pii_detector import refuse_network
 
 # A name nobody's word list holds, said the way Whisper writes it: spaCy alone finds
 # nothing here, the name cues do not fire, and Rampart does.
@@ -25,13 +24,7 @@ ASR_MISSED_BY_SPACY = "me and tariq slept in the doorway by the bus station"
 def model() -> rampart.RampartModel:
     """The model, loaded with every connection refused: it must never go online."""
     with pytest.MonkeyPatch.context() as mp:
-        def refuse(*args, **kwargs):
-            raise NetworkUsed(f"network access attempted: {args[1:] or kwargs}")
-
-        mp.setattr(socket.socket, "connect", refuse)
-        mp.setattr(socket.socket, "connect_ex", refuse)
-        mp.setattr(socket, "create_connection", refuse)
-        mp.setattr(socket, "getaddrinfo", refuse)
+        refuse_network(mp)
         rampart.load_model.cache_clear()
         return rampart.load_model()
 
