@@ -21,7 +21,7 @@ What is reported, most specific first:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import phonenumbers
 from phonenumbers import NumberParseException
@@ -198,24 +198,39 @@ def _best_from(text: str, run: list[tuple[int, int, str]], chain: list[Piece], a
     return number
 
 
-def _runs(text: str, spoken: bool) -> Iterator[list[tuple[int, int, str]]]:
-    """Runs of readable words joined only by spaces or light punctuation."""
-    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]  # not identifiers
-    run: list[tuple[int, int, str]] = []
-    for m in _TOKEN.finditer(text):
-        word = m.group()
-        ok = (is_readable(word) if spoken else _is_written_part(word)) and not any(
-            s <= m.start() < e for s, e in dates)
-        if ok and run and not _joins(text, run[-1], (m.start(), m.end(), word)):
+Word = tuple[int, int, str]  # characters [start, end) and the word itself
+
+
+def word_runs(words: Iterable[re.Match], ok: Callable[[re.Match], bool],
+              joins: Callable[[Word, Word], bool]) -> Iterator[list[Word]]:
+    """Runs of consecutive ``ok`` words, split where ``joins(previous, next)`` says the
+    gap between two of them does not join them."""
+    run: list[Word] = []
+    for m in words:
+        word = (m.start(), m.end(), m.group())
+        if not ok(m):
+            if run:
+                yield run
+            run = []
+            continue
+        if run and not joins(run[-1], word):
             yield run
             run = []
-        if ok:
-            run.append((m.start(), m.end(), word))
-        elif run:
-            yield run
-            run = []
+        run.append(word)
     if run:
         yield run
+
+
+def _runs(text: str, spoken: bool) -> Iterator[list[Word]]:
+    """Runs of readable words joined only by spaces or light punctuation."""
+    dates = [(m.start(), m.end()) for m in _DATE.finditer(text)]  # not identifiers
+    readable = is_readable if spoken else _is_written_part
+
+    def ok(m: re.Match) -> bool:
+        return readable(m.group()) and not any(s <= m.start() < e for s, e in dates)
+
+    yield from word_runs(_TOKEN.finditer(text), ok,
+                         lambda left, right: _joins(text, left, right))
 
 
 def _is_written_part(word: str) -> bool:

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from diaryroom.domain.redaction import Span
-from diaryroom.pii.identifiers import SCORE, is_nino, is_postcode, kind_of
+from diaryroom.pii.identifiers import SCORE, is_nino, is_postcode, kind_of, word_runs
 from diaryroom.pii.spoken import UNITS, pieces
 
 MIN_RUN_DIGITS = 5  # a run this long is redacted whole, whatever it is
@@ -232,22 +232,14 @@ def _shape_from(read: Sequence, a: int) -> tuple[int, str] | None:
 
 def _shape_runs(text: str) -> Iterator[list[tuple[int, int, str]]]:
     """Stretches of words that could spell a postcode or NI number, with a light gap."""
-    run: list[tuple[int, int, str]] = []
-    for m in _TOKEN.finditer(text):
+    def ok(m: re.Match) -> bool:
         word, low = m.group(), m.group().lower()
-        ok = word.isascii() and (
+        return word.isascii() and (
             any(c.isdigit() for c in word) or len(word) <= 2 or low in AMBIGUOUS_LETTERS
             or low in DIGIT_WORDS or low in REPEATS or pieces([word])[0] is not None)
-        if ok and run and not _GAP.fullmatch(text[run[-1][1]:m.start()]):
-            yield run
-            run = []
-        if ok:
-            run.append((m.start(), m.end(), word))
-        elif run:
-            yield run
-            run = []
-    if run:
-        yield run
+
+    return word_runs(_TOKEN.finditer(text), ok,
+                     lambda left, right: bool(_GAP.fullmatch(text[left[1]:right[0]])))
 
 
 def _kind(word: str, spoken: bool) -> str | None:
