@@ -42,10 +42,13 @@ def ffmpeg(*args: str) -> None:
     subprocess.run([*FFMPEG, *args], check=True, capture_output=True)
 
 
-def speech_wav(path: Path, text: str = SPEECH) -> Path:
-    """``text`` spoken by espeak-ng (British English), as its 22.05 kHz WAV."""
+def speech_wav(path: Path, text: str = SPEECH, *, words_per_minute: int | None = None
+               ) -> Path:
+    """``text`` spoken by espeak-ng (British English), as its 22.05 kHz WAV, at its
+    default pace or ``words_per_minute``."""
     need("espeak-ng")
-    subprocess.run(["espeak-ng", "-v", "en-gb", "-w", str(path), text], check=True,
+    pace = ["-s", str(words_per_minute)] if words_per_minute else []
+    subprocess.run(["espeak-ng", "-v", "en-gb", *pace, "-w", str(path), text], check=True,
                    capture_output=True)
     return path
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -19,21 +18,18 @@ from diaryroom.anonymise import anonymise_file
 from diaryroom.asr import FasterWhisperTranscriber, model_path
 from diaryroom.media.render import render_redacted
 from diaryroom.pii import get_detector
+from tests.media_fixtures import speech_wav
+from tests.unit.test_asr_determinism import LOOPING_SPEECH
 
 pytestmark = pytest.mark.slow
 
-# From the UK set's tuning half (u044), as espeak-ng is given it: digits as a person says them.
-LOOPING_SPEECH = "my new number is oh seven seven oh oh nine oh oh four five seven dionne " \
-                 "has it as well"
 OUTPUTS = ("transcript.json", "original.json", "transcript.vtt", "redacted.mp3")
 
 
 @pytest.fixture(scope="module")
 def speech(tmp_path_factory) -> Path:
     wav = tmp_path_factory.mktemp("speech") / "number.wav"
-    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "150", "-w", str(wav), LOOPING_SPEECH],
-                   check=True, timeout=60)
-    return wav
+    return speech_wav(wav, LOOPING_SPEECH, words_per_minute=150)
 
 
 @pytest.fixture(scope="module")

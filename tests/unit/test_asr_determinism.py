@@ -3,7 +3,6 @@ with ``RETRIES`` (beam search with a repetition penalty, then greedy), never at 
 temperature above 0. Checked on what CTranslate2's model is really asked to do."""
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,8 +11,10 @@ import pytest
 from diaryroom.asr import FasterWhisperTranscriber, model_path
 from diaryroom.asr.engine import RETRIES, _passes
 from tests.conftest import shared_file
+from tests.media_fixtures import speech_wav
 
-# espeak-ng reading a phone number: tiny.en loops at temperature 0 ("... 7, 7, 7, 7, ...").
+# espeak-ng reading a phone number (the UK set's u044, tuning half): tiny.en loops at
+# temperature 0 ("... 7, 7, 7, 7, ...").
 LOOPING_SPEECH = "my new number is oh seven seven oh oh nine oh oh four five seven dionne " \
                  "has it as well"
 WHISPER_CHECKS = SimpleNamespace(compression_ratio_threshold=2.4, log_prob_threshold=-1.0,
@@ -59,9 +60,7 @@ def tiny(tmp_path_factory) -> FasterWhisperTranscriber:
 @pytest.fixture(scope="module")
 def looping(tmp_path_factory) -> Path:
     wav = tmp_path_factory.mktemp("speech") / "number.wav"
-    subprocess.run(["espeak-ng", "-v", "en-gb", "-s", "150", "-w", str(wav), LOOPING_SPEECH],
-                   check=True, timeout=60)
-    return wav
+    return speech_wav(wav, LOOPING_SPEECH, words_per_minute=150)
 
 
 def sampled(options: dict) -> bool:
