@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from diaryroom.domain.redaction import PLACEHOLDERS, Redaction, TimedWord, join_words
-from diaryroom.pii.runs import DIGIT_WORDS, REPEATS, WORD_JOINERS, number_runs
+from diaryroom.pii.runs import DIGIT_WORDS, REPEATS, WORD_JOINERS, number_runs, with_joiners
 from diaryroom.pii.spoken import pieces
 
 MARGIN = 0.6  # s listened to either side of each hidden range
@@ -356,9 +356,7 @@ def _runs(texts: Sequence[str]) -> list[tuple[str, int, int]]:
         return hit[0], hit[-1]
 
     for run in number_runs(text):
-        tokens = [m.group().lower() for m in _TOKEN.finditer(text[run.start:run.end])]
-        joined = "".join(t if t.isdigit() else DIGIT_WORDS.get(t, WORD_JOINERS.get(t, ""))
-                         for t in tokens)
+        joined = with_joiners(text[run.start:run.end])
         first, last = texts_of(run.start, run.end)
         out += [(g, first, last) for said in {run.digits, joined} for g in _grams(said)]
     tokens = [(m.group(), k) for k, (a, b) in enumerate(offsets)

@@ -132,7 +132,7 @@ def run_kind(text: str, run: NumberRun) -> str | None:
         return None
     readings = [run.digits]
     if any(WORD_JOINERS[j] for j in run.joiners):  # "0161 to 496": "to" may be a "two"
-        readings.append(_with_joiners(said))
+        readings.append(with_joiners(said))
     for digits in readings:
         kind = kind_of(digits)
         if kind in ("PHONE", "NHS_NUMBER"):
@@ -314,7 +314,7 @@ def _digit_spans(text: str, run: NumberRun, spoken: bool) -> list[tuple[int, int
             if _kind(m.group(), spoken) in ("digits", "spoken")]
 
 
-def _with_joiners(said: str) -> str:
+def with_joiners(said: str) -> str:
     """The digits of a run reading "to" as 2 and "for" as 4."""
     return "".join(m.group() if m.group().isdigit() else
                    DIGIT_WORDS.get(m.group().lower(), WORD_JOINERS.get(m.group().lower(), ""))
