@@ -3,7 +3,7 @@
 What people will hear is the proof, not Whisper's word times. After ``render_audio``
 writes the shareable file, :func:`relisten`
 
-1. decodes that file (one ffmpeg, through ``media.render.load_samples``) at 16 kHz;
+1. decodes that file (in-process: ``media.render.decode_rendered``) at 16 kHz;
 2. cuts a window around every hidden range (:func:`diaryroom.domain.relisten.listening_windows`)
    and plays what each leaves unhidden one after another, short silences where the tone
    and the gaps were, into one file (:func:`~diaryroom.domain.relisten.arrange`), so the
@@ -19,7 +19,6 @@ A window where only the tone or silence is left (nothing outside the hidden rang
 """
 from __future__ import annotations
 
-import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -42,8 +41,7 @@ from .domain.relisten import (
     widen,
 )
 from .errors import PipelineError
-from .media import tools
-from .media.render import load_samples
+from .media.render import decode_rendered
 
 LISTEN_RATE = 16_000  # Hz: what Whisper listens at
 QUIET_DBFS = -50.0  # dBFS RMS of a 20 ms frame: below this, in normalised audio, no speech
@@ -102,18 +100,12 @@ def hear(rendered: Path, words: Sequence[TimedWord], plan: Sequence[Redaction],
         windows = [w for w in windows if only(w)]
     if not windows:
         return Hearing((), 0, ())
-    samples = load_samples(rendered, sample_rate=LISTEN_RATE, disguise=False,
-                           timeout=tools.decode_seconds(duration))
+    samples = decode_rendered(rendered, sample_rate=LISTEN_RATE)
     audible = [w for w in windows if not _quiet(samples, unhidden(w, hidden))]
     if not audible:
         return Hearing(tuple(windows), len(windows), ())
     placed = arrange(audible, hidden)
-    listening = rendered.with_name(rendered.name + ".listen.wav")
-    try:
-        _write_wav(listening, _played(samples, placed))
-        transcript = transcriber.transcribe(listening, language=language)
-    finally:
-        listening.unlink(missing_ok=True)
+    transcript = transcriber.listen(_played(samples, placed), language=language)
     heard = split_heard([TimedWord(w.start, w.end, w.text) for w in transcript.words],
                         placed, len(audible))
     leaks = find_leaks(audible, heard, words, plan)
@@ -148,13 +140,3 @@ def _quiet(samples: np.ndarray, stretches: Sequence[tuple[float, float]]) -> boo
             return False
     return True
 
-
-def _write_wav(path: Path, samples: np.ndarray) -> None:
-    """Mono 32-bit float WAV (what the pipeline gives Whisper; ``wave`` writes integers)."""
-    data = np.ascontiguousarray(samples, dtype="<f4").tobytes()
-    float_format, channels, bits = 3, 1, 32  # WAVE_FORMAT_IEEE_FLOAT
-    header = (b"RIFF" + struct.pack("<I", 36 + len(data)) + b"WAVE"
-              + b"fmt " + struct.pack("<IHHIIHH", 16, float_format, channels, LISTEN_RATE,
-                                      LISTEN_RATE * bits // 8, bits // 8, bits)
-              + b"data" + struct.pack("<I", len(data)))
-    path.write_bytes(header + data)

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+import numpy as np
+
 from diaryroom.errors import ConfigError, TranscriptionError
 
 from .models import MODEL_FILES, model_path
@@ -76,6 +78,12 @@ class Transcriber(Protocol):
         language: str | None = None,
     ) -> Transcript:
         """Transcribe a whole file; ``on_progress`` gets fractions 0..1, ending with 1.0."""
+        ...
+
+    def listen(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+        """Transcribe mono float32 ``samples`` at ``SAMPLE_RATE`` held in memory, every
+        stretch of them: no voice-activity filter drops a faint or clipped syllable.
+        Re-listening uses it on what it has just cut from the shared audio."""
         ...
 
 
@@ -129,20 +137,31 @@ class FasterWhisperTranscriber:
         on_progress: ProgressCallback | None = None,
         language: str | None = None,
     ) -> Transcript:
+        # Silero VAD skips long silences (and the encoder passes they would cost).
+        return self._recognise(str(audio_path), Path(audio_path).name, language=language,
+                               vad_filter=True, on_progress=on_progress)
+
+    def listen(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+        # No VAD: the windows are short and back to back, so it would save no encoder
+        # pass, and it costs ~0.15 s and may drop the faint remnant being listened for.
+        return self._recognise(np.asarray(samples, dtype=np.float32), "the listening audio",
+                               language=language, vad_filter=False)
+
+    def _recognise(self, audio: str | np.ndarray, name: str, *, language: str | None,
+                   vad_filter: bool, on_progress: ProgressCallback | None = None
+                   ) -> Transcript:
         import av  # faster-whisper's decoder; its errors are what a bad upload raises
 
         decode_errors = (av.error.FFmpegError, OSError, RuntimeError, ValueError)
-        path = str(audio_path)
-        name = Path(path).name
         if not self.multilingual:
             language = "en"  # English-only (.en) model: never detect, never anything else
         try:
             segments, info = self._model.transcribe(
-                path,
+                audio,
                 language=language,
                 beam_size=self.beam_size,
                 word_timestamps=True,
-                vad_filter=True,
+                vad_filter=vad_filter,
                 temperature=0.0,  # beam search; the retries are ``RETRIES``, not sampling
             )
         except decode_errors as e:
@@ -279,47 +298,58 @@ class OpenAIWhisperTranscriber:
         on_progress: ProgressCallback | None = None,
         language: str | None = None,
     ) -> Transcript:
-        import torch  # openai-whisper's own dependency, loaded with it
-
-        whisper = self._whisper
         name = Path(audio_path).name
         if on_progress is not None:
             on_progress(0.0)
-        if not self.multilingual:
-            language = "en"
         with self._lock:
             try:
-                audio = whisper.load_audio(str(audio_path), sr=SAMPLE_RATE)  # runs ffmpeg
+                audio = self._whisper.load_audio(str(audio_path), sr=SAMPLE_RATE)  # ffmpeg
             except (RuntimeError, OSError) as e:
                 raise TranscriptionError(f"could not decode audio file {name}: {e}") from e
-            duration = len(audio) / SAMPLE_RATE
-            if duration <= 0:
-                raise TranscriptionError(f"audio file {name} contains no audio")
-            try:
-                probability = 1.0
-                if language is None:
-                    mel = whisper.log_mel_spectrogram(
-                        whisper.pad_or_trim(audio, CHUNK_LENGTH * SAMPLE_RATE),
-                        n_mels=self._model.dims.n_mels,
-                    ).to(self._model.device)
-                    _, probs = self._model.detect_language(mel)
-                    language = max(probs, key=probs.get)
-                    probability = float(probs[language])
-                with torch.random.fork_rng(devices=[]):  # leave others' generator as it was
-                    torch.manual_seed(OPENAI_WHISPER_SEED)
-                    result = self._model.transcribe(
-                        audio, language=language, word_timestamps=True, fp16=False,
-                        verbose=None)
-            except (RuntimeError, ValueError) as e:
-                raise TranscriptionError(f"could not transcribe {name}: {e}") from e
+            transcript = self._recognise(audio, name, language=language)
+        if on_progress is not None:
+            on_progress(PROGRESS_DONE)
+        return transcript
+
+    def listen(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+        with self._lock:
+            return self._recognise(np.asarray(samples, dtype=np.float32),
+                                   "the listening audio", language=language)
+
+    def _recognise(self, audio: np.ndarray, name: str, *, language: str | None
+                   ) -> Transcript:
+        """Whisper on 16 kHz samples; the caller holds ``_lock``."""
+        import torch  # openai-whisper's own dependency, loaded with it
+
+        whisper = self._whisper
+        if not self.multilingual:
+            language = "en"
+        duration = len(audio) / SAMPLE_RATE
+        if duration <= 0:
+            raise TranscriptionError(f"audio file {name} contains no audio")
+        try:
+            probability = 1.0
+            if language is None:
+                mel = whisper.log_mel_spectrogram(
+                    whisper.pad_or_trim(audio, CHUNK_LENGTH * SAMPLE_RATE),
+                    n_mels=self._model.dims.n_mels,
+                ).to(self._model.device)
+                _, probs = self._model.detect_language(mel)
+                language = max(probs, key=probs.get)
+                probability = float(probs[language])
+            with torch.random.fork_rng(devices=[]):  # leave others' generator as it was
+                torch.manual_seed(OPENAI_WHISPER_SEED)
+                result = self._model.transcribe(
+                    audio, language=language, word_timestamps=True, fp16=False,
+                    verbose=None)
+        except (RuntimeError, ValueError) as e:
+            raise TranscriptionError(f"could not transcribe {name}: {e}") from e
         segments = tuple(
             _segment(s["start"], s["end"], s["text"],
                      ((w["start"], w["end"], w["word"], w["probability"])
                       for w in s.get("words") or ()))
             for s in result["segments"]
         )
-        if on_progress is not None:
-            on_progress(PROGRESS_DONE)
         return Transcript(language=str(result.get("language") or language),
                           language_probability=probability, duration=float(duration),
                           segments=segments)

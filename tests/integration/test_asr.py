@@ -9,6 +9,7 @@ import sys
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from diaryroom.asr import (
@@ -217,6 +218,34 @@ def test_progress_callback_errors_are_not_disguised(tiny):
 
     with pytest.raises(Cancelled):
         tiny.transcribe(JFK, on_progress=cancel)
+
+
+@pytest.mark.slow
+@needs_jfk
+def test_listen_hears_samples_in_memory_with_their_own_times(tiny):
+    """Re-listening hands Whisper samples, not a file: the words and times are the
+    samples' own, silence in front included (no VAD moves them)."""
+    from diaryroom.media.render import load_samples
+
+    speech = load_samples(JFK, sample_rate=16_000, disguise=False)
+    lead = 4.0  # seconds of digital silence before the speech
+    samples = np.concatenate([np.zeros(int(lead * 16_000), dtype=np.float32), speech])
+    heard = tiny.listen(samples, language="fr")  # English-only: French is ignored
+    plain = tiny.transcribe(JFK)
+    assert heard.language == "en"
+    assert JFK_LINE in normalise(heard.text)
+    assert heard.duration == pytest.approx(len(samples) / 16_000)
+    country = [w for w in heard.words if normalise(w.text) == "country"]
+    alone = [w for w in plain.words if normalise(w.text) == "country"]
+    assert len(country) == len(alone) == 2  # "... your country can do ... your country"
+    for shifted, plain_word in zip(country, alone, strict=True):
+        assert shifted.start == pytest.approx(plain_word.start + lead, abs=0.3)
+
+
+@pytest.mark.slow
+def test_listening_to_nothing_is_a_transcription_error(tiny):
+    with pytest.raises(TranscriptionError, match="no audio"):
+        tiny.listen(np.zeros(0, dtype=np.float32))
 
 
 @pytest.mark.slow

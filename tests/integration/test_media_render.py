@@ -10,7 +10,12 @@ import pytest
 from diaryroom.errors import MediaError
 from diaryroom.media.disguise import disguise_filter
 from diaryroom.media.loudness import integrated_loudness, limit_peaks
-from diaryroom.media.render import load_samples, render_redacted, render_shareable
+from diaryroom.media.render import (
+    decode_rendered,
+    load_samples,
+    render_redacted,
+    render_shareable,
+)
 from tests import media_fixtures as fx
 
 RATE = 24_000  # Hz: the render's working rate
@@ -118,6 +123,22 @@ def test_outputs_carry_no_metadata(speech, tmp_path):
         assert b"Sarah" not in path.read_bytes() and b"Kings" not in path.read_bytes()
     assert 56_000 <= int(fx.ffprobe(mp3)["format"]["bit_rate"]) <= 100_000
 
+
+
+def test_a_render_decodes_in_process_to_what_ffmpeg_decodes(speech, tmp_path):
+    """Re-listening reads the render with PyAV, not ffmpeg: sample for sample the same."""
+    mp3, opus = tmp_path / "out.mp3", tmp_path / "out.opus"
+    render_redacted(speech, [], out_mp3=mp3, out_opus=opus, disguise=False)
+    for path in (mp3, opus):
+        ours = decode_rendered(path, sample_rate=16_000)
+        theirs = load_samples(path, sample_rate=16_000, disguise=False)
+        assert ours.dtype == np.float32 and len(ours) == len(theirs) > 16_000 * 5
+        assert np.abs(ours - theirs).max() < 1e-4, path.name
+    junk = tmp_path / "junk.mp3"
+    junk.write_bytes(b"ID3" + bytes(range(256)) * 16)
+    with pytest.raises(MediaError, match="could not decode the rendered audio") as info:
+        decode_rendered(junk, sample_rate=16_000)
+    assert str(tmp_path) not in str(info.value)  # no paths in what people read
 
 @pytest.mark.parametrize("mode", ["tone", "silence"])
 def test_a_redacted_range_is_tone_or_silence_in_the_rendered_file(speech, tmp_path, mode):

@@ -263,6 +263,9 @@ class FakeTranscriber:
     def transcribe(self, audio_path, *, on_progress=None, language=None) -> Transcript:
         return self.transcript
 
+    def listen(self, samples, *, language=None) -> Transcript:
+        return self.transcript
+
 
 def _with_transcriber(monkeypatch, transcript: Transcript) -> None:
     import diaryroom.processing as processing

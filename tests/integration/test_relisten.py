@@ -121,8 +121,8 @@ class PlaceFinder:
 
 
 class LateWordTimes:
-    """The real transcriber, except that in the pipeline's own transcription (the first)
-    the place's times are ``seconds`` late; every later call, the re-listening, is real."""
+    """The real transcriber, except that in the pipeline's own transcription the place's
+    times are ``seconds`` late; the re-listening (``listen``) is real."""
 
     def __init__(self, real, seconds: float):
         self.real, self.seconds, self.calls = real, seconds, 0
@@ -131,7 +131,11 @@ class LateWordTimes:
     def transcribe(self, audio_path, *, on_progress=None, language=None) -> Transcript:
         self.calls += 1
         heard = self.real.transcribe(audio_path, on_progress=on_progress, language=language)
-        return moved(heard, place_index(heard), self.seconds) if self.calls == 1 else heard
+        return moved(heard, place_index(heard), self.seconds)
+
+    def listen(self, samples, *, language=None) -> Transcript:
+        self.calls += 1
+        return self.real.listen(samples, language=language)
 
 
 def test_what_widening_cannot_fix_goes_to_the_team_with_the_place_marked(
