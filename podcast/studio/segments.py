@@ -30,6 +30,7 @@ from .changes import (
     user_id,
 )
 from .edits import EditError, parse_edits
+from .files import queue_peaks
 from .models import CohostRecording, Episode, MusicTrack, Segment, SegmentEdit
 from .recordings import receive_recording
 
@@ -158,6 +159,7 @@ def add_segment(episode: Episode, spec: Mapping, *, version: Any, user: User | N
     ordered.insert(at, segment)
     _renumber(episode, ordered)
     db.session.commit()
+    queue_peaks(segment)
     return segment
 
 
@@ -193,8 +195,10 @@ def refresh_segment(segment: Segment, *, version: Any, user: User | None) -> Seg
     edits = {**segment.edits, "cut_words": []}
     source = src.source_of(src.ENTRY, entry_id=entry.id, revision=entry.rendered_revision)
     _check_edits(edits, source)
-    return _write_edits(segment, parse_edits(edits).to_dict(), version, user,
-                        entry_revision=entry.rendered_revision, problem=None)
+    segment = _write_edits(segment, parse_edits(edits).to_dict(), version, user,
+                           entry_revision=entry.rendered_revision, problem=None)
+    queue_peaks(segment)  # the new revision's audio
+    return segment
 
 
 def _write_edits(segment: Segment, edits: dict[str, Any], version: Any, user: User | None,

@@ -26,7 +26,7 @@ from . import sources as src
 from .assets import RELEASE_VERSION, check_notes, prepare_cover
 from .changes import MAX_TITLE, bump, parse_number, parse_text, user_id
 from .edits import EditError
-from .files import render_file, segment_peaks
+from .files import queue_peaks, render_file, segment_peaks
 from .jobs import RENDER_EPISODE
 from .models import (
     CohostRecording,
@@ -128,14 +128,16 @@ def create_episode(user: User | None, data: Mapping) -> Episode:
     db.session.add(episode)
     db.session.flush()
     try:
-        for position, prepared in enumerate(checked):
-            segments.new_segment(episode, prepared, position)
+        made = [segments.new_segment(episode, prepared, position)
+                for position, prepared in enumerate(checked)]
         db.session.commit()
     except Exception:
         db.session.rollback()
         if episode.id is not None and db.session.get(Episode, episode.id) is not None:
             _discard(episode)
         raise
+    for segment in made:
+        queue_peaks(segment)
     return episode
 
 

@@ -161,6 +161,43 @@ def test_the_editor_gets_the_redacted_audio_with_ranges_and_cached_peaks(app, st
     assert studio.client.get(segment["peaks_url"]).json == peaks.json
 
 
+
+def peaks_key_of(app, segment_id: int) -> str:
+    with app.app_context(), tenancy.unscoped():
+        from podcast.studio.models import Segment
+        from podcast.studio.sources import peaks_key
+        return peaks_key(db.session.get(Segment, segment_id))
+
+
+def test_peaks_are_ready_before_a_part_is_first_opened(app, studio, entry, world):
+    """A part added (or a new episode's parts) has its peaks computed by a job, so even
+    the first opening of a long part reads them back instead of decoding the audio."""
+    state = new_episode(studio, {"entry_id": entry("public")})
+    [first] = state["segments"]
+    added = studio.json(f"/episodes/{state['id']}/segments",
+                        {"entry_id": entry("public"), "version": state["version"]})
+    assert added.status_code < 300, added.text
+    second = studio.state(state["id"])["segments"][1]
+    keys = [peaks_key_of(app, s["id"]) for s in (first, second)]
+    assert not any(exists(app, k) for k in keys)  # queued, not yet run
+    run_jobs(app)
+    assert all(exists(app, k) for k in keys)
+    peaks = studio.client.get(second["peaks_url"])
+    assert peaks.status_code == 200
+    assert peaks.json["duration"] == pytest.approx(second["duration"], abs=0.1)
+
+
+def test_a_peaks_job_for_a_withdrawn_entry_keeps_nothing(app, studio, entry, world):
+    leaving = entry("public")
+    [segment] = new_episode(studio, {"entry_id": leaving})["segments"]
+    withdraw(app, world, leaving)  # before the queued peaks job runs
+    run_jobs(app)
+    assert not exists(app, peaks_key_of(app, segment["id"]))
+    with app.app_context(), tenancy.unscoped():
+        states = db.session.scalars(db.select(Job.state).where(
+            Job.kind == files.SEGMENT_PEAKS)).all()
+    assert states == ["done"]
+
 # -- withdrawal, narrowed consent, approval undone -----------------------------------------
 
 def test_a_withdrawal_deletes_every_render_holding_the_entry_and_marks_its_part(
