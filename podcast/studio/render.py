@@ -20,36 +20,21 @@ walks every filter of a graph per frame, so its CPU grew with clips x length); d
 is done once per pass, not once per encoder; and the length is exact: ``plan.duration``
 to the sample (a group ending short is padded with silence, as a clip is in its graph).
 
-Loudness is measured, never assumed. ffmpeg's ``loudnorm`` was tried first and dropped:
-its linear mode gives way to its dynamic mode whenever the gain would push a peak over
-the ceiling, which is nearly always for speech (peaks sit 12-18 dB above the loudness),
-and the dynamic mode landed 0.7-4.5 LU under the target on espeak, a lecture and a
-click track; its measuring pass also took 12 times as long as ``ebur128``'s. Instead:
+Loudness is measured, never assumed (``loudness.py``: how, and why not ``loudnorm``):
 
     measure   the episode -> ebur128: integrated loudness and sample peak
-    probe     only when the gain will drive peaks into the limiter: the episode teed
-              into two gains -> limiter -> ebur128, so the loudness the limiter takes
-              away is measured and the gain raised to make up for it
-    render    the episode teed into two encoders, a core each: gain -> limiter (a
-              sample-peak ceiling under -1 dBTP) -> MP3 | Opus, as ``.part`` files
-    verify    each file decoded -> ebur128 with true peak. Off target (over 0.5 LU, or a
-              true peak over -1 dBTP after the codec's overshoot): render again with the
-              gain and ceiling corrected, at most twice. Renamed only when done.
+    probe     only when the gain will drive peaks into the limiter
+    render    the episode teed into two encoders, a core each: gain -> limiter -> MP3 | Opus
+    verify    each file decoded -> ebur128 with true peak; off target: render again
 
 The MP3 is fed ``MP3_LEVEL_DB`` louder: LAME's low-pass takes the treble the loudness
 weighting counts most, and it measured ~0.4 LU quieter than its input at these settings.
 """
 from __future__ import annotations
 
-import fcntl
-import math
 import os
-import queue
-import re
-import selectors
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, closing, contextmanager
@@ -66,22 +51,26 @@ from diaryroom.media.tools import FFMPEG, stderr_tail
 
 from . import graph, tags
 from .graph import RATE
+from .loudness import (
+    CEILING_DBFS,
+    LOWEST_CEILING_DBFS,
+    LUFS_TOLERANCE,
+    MAX_GAIN_DB,
+    PROBE_STEP_DB,
+    PROBE_WHEN_OVER_DB,
+    TARGET_LUFS,
+    TRUE_PEAK_MAX,
+    Loudness,
+    finite,
+    limiter,
+    next_gain,
+    summaries,
+)
+from .pipes import Writer, fill, follow, widen
 from .plan import RenderPlan
 
 OPUS_RATE = 48_000  # Hz: the only full-band rate Opus takes
-TARGET_LUFS = -16.0  # LUFS integrated: spoken-word podcasts (Apple, Spotify)
-LUFS_TOLERANCE = 0.5  # LU: within this of the target no second render is made
-TRUE_PEAK_MAX = -1.0  # dBTP: the most either file may reach, measured after encoding
-CEILING_DBFS = -2.0  # dBFS sample peak the limiter holds first; lowered if not enough
-LOWEST_CEILING_DBFS = -6.0
-MAX_GAIN_DB = 30.0  # dB: never lift a near-silent episode further (it would be noise)
-PROBE_STEP_DB = 3.0  # dB between the two gains the probe tries
-MAX_STEP_DB = 10.0  # dB: the most a guess moves past the gains measured
-# dB: a limiter taking less off the peaks costs little loudness (measured: speech with
-# its peaks limited by 5.4 dB lost 0.7 LU), and the check after the render catches it.
-PROBE_WHEN_OVER_DB = 3.0
 MAX_RENDERS = 3  # the first and at most two corrections
-SILENCE_LUFS = -70.0  # ebur128's absolute gate: nothing measured above it
 MP3_LEVEL_DB = 0.4  # dB: LAME's low-pass loses this much loudness (see above)
 # dB: Opus overshoots the ceiling 0.4-0.9 dB more than LAME does (measured on speech, a
 # sweep and noise), so its limiter is set this much lower: one render, not two.
@@ -91,7 +80,6 @@ MP3_QUALITY = "7"  # libmp3lame -q: 40% of the CPU of its default 3 (measured); 
 OPUS_BITRATE = "48k"  # bits/s VBR mono
 OPUS_COMPLEXITY = "4"  # of 10: a fifth of the CPU of 10 (measured); fine for speech
 OPUS_FRAME_MS = "60"
-LIMITER = "alimiter=limit={limit:.6f}:attack=5:release=50:level=false:latency=1"
 # Raw PCM arrives in frames of 1024 samples; the filters cost per frame, not per sample.
 BIG_FRAMES = f"asetnsamples=n={graph.FRAME_SAMPLES}:p=0"
 NO_METADATA = ["-map_metadata", "-1", "-map_chapters", "-1", "-fflags", "+bitexact",
@@ -101,8 +89,6 @@ NAMES = ("episode.mp3", "episode.opus")
 # over its filters grow with its clips, so an episode is decoded a group at a time.
 GROUP_CLIPS = 8
 CHUNK_SAMPLES = 65_536  # samples per chunk of the assembled episode (256 kB, 1.5 s)
-PIPE_BYTES = 1 << 20  # the most an unprivileged process may ask for (pipe-max-size)
-QUEUED_CHUNKS = 4  # chunks waiting for each process fed: a slow encoder holds back
 
 
 @dataclass(frozen=True)
@@ -116,16 +102,6 @@ class RenderResult:
     gain_db: float = 0.0  # applied to the whole episode after the clips' own gains
     renders: int = 1  # how many times it was encoded before it measured right
     steps: dict[str, float] = field(default_factory=dict)  # seconds per pass
-
-
-@dataclass(frozen=True)
-class Loudness:
-    lufs: float  # LUFS, SILENCE_LUFS or below when nothing is above the gate
-    peak: float  # dBFS (sample or true peak, as asked); -inf for silence
-
-    @property
-    def silent(self) -> bool:
-        return self.lufs <= SILENCE_LUFS
 
 
 def render_episode(plan: RenderPlan, out_dir: Path, *,
@@ -271,8 +247,8 @@ class _Job:
             gain = next_gain(tried)
         return RenderResult(
             duration=round(seconds, 3), lufs=None if mp3.silent else mp3.lufs,
-            true_peak=_finite(mp3.peak), files={},
-            opus_lufs=None if opus.silent else opus.lufs, opus_true_peak=_finite(opus.peak),
+            true_peak=finite(mp3.peak), files={},
+            opus_lufs=None if opus.silent else opus.lufs, opus_true_peak=finite(opus.peak),
             gain_db=round(gain, 2), renders=attempt, steps=self.steps)
 
     @contextmanager
@@ -289,26 +265,26 @@ class _Job:
         [err] = self._tee([(_metered("ebur128@m=peak=sample:framelog=verbose"),
                             "measuring the episode's loudness")],
                           self.progress.stage(0.15, self.samples))
-        return _summaries(err)["m"]
+        return summaries(err)["m"]
 
     def _probe(self, gains: Sequence[float]) -> list[tuple[float, float]]:
         """The loudness at each of ``gains`` with the limiter acting (one meter each, fed
         the same assembled episode at once)."""
-        found = self._tee([(_metered(f"volume={g:.3f}dB,{_limiter(CEILING_DBFS)},"
+        found = self._tee([(_metered(f"volume={g:.3f}dB,{limiter(CEILING_DBFS)},"
                                      "ebur128@p=framelog=verbose"),
                             "measuring the episode's loudness") for g in gains],
                           self.progress.stage(0.12, self.samples))
-        return [(g, _summaries(err)["p"].lufs) for g, err in zip(gains, found, strict=True)]
+        return [(g, summaries(err)["p"].lufs) for g, err in zip(gains, found, strict=True)]
 
     def _render(self, parts: Sequence[Path], gain: float, ceiling: float,
                 share: float) -> None:
         gained = f"{BIG_FRAMES},volume={gain:.3f}dB"
         self._tee([
-            (["-af", f"{gained},{_limiter(ceiling)},volume={MP3_LEVEL_DB}dB", "-c:a",
+            (["-af", f"{gained},{limiter(ceiling)},volume={MP3_LEVEL_DB}dB", "-c:a",
               "libmp3lame", "-b:a", MP3_BITRATE, "-compression_level", MP3_QUALITY, "-ar",
               str(RATE), "-ac", "1", "-id3v2_version", "0", "-write_xing", "1",
               *NO_METADATA, "-f", "mp3", str(parts[0])], "encoding the episode as MP3"),
-            (["-af", f"{gained},{_limiter(ceiling - OPUS_MARGIN_DB)},aresample={OPUS_RATE}",
+            (["-af", f"{gained},{limiter(ceiling - OPUS_MARGIN_DB)},aresample={OPUS_RATE}",
               "-c:a", "libopus", "-b:a", OPUS_BITRATE, "-vbr", "on", "-compression_level",
               OPUS_COMPLEXITY, "-frame_duration", OPUS_FRAME_MS, "-ac", "1", *NO_METADATA,
               "-f", "opus", str(parts[1])], "encoding the episode as Opus"),
@@ -324,7 +300,7 @@ class _Job:
              f"checking the {kind} file") for part, demuxer, kind in (
                 (parts[0], "mp3", "MP3"), (parts[1], "ogg", "Opus"))],
             self.progress.stage(0.6, duration))
-        return _summaries(mp3_err)["v"], _summaries(opus_err)["v"], seconds
+        return summaries(mp3_err)["v"], summaries(opus_err)["v"], seconds
 
     def _ffmpeg(self, commands: Sequence[tuple[list[str], str]],
                 report: Callable[[float], None]) -> list[tuple[str, float]]:
@@ -342,7 +318,7 @@ class _Job:
                         timeout=self._remaining(), what=what, stdin=subprocess.DEVNULL,
                         stdout=subprocess.PIPE, stderr=err))
                     running.append((proc, err, what, index))
-                seconds = _follow([proc for proc, *_ in running], report)
+                seconds = follow([proc for proc, *_ in running], report)
                 # A failed one first (poll: None running, 0 done, else failed): leaving
                 # this block then kills the others rather than waiting for them.
                 running.sort(key=lambda item: not item[0].poll())
@@ -370,14 +346,14 @@ class _Job:
                   "-ar", str(RATE), "-ac", "1", "-i", "pipe:0"]
         try:
             with ExitStack() as stack:
-                writers: list[_Writer] = []
+                writers: list[Writer] = []
                 for args, what in sinks:
                     err = stack.enter_context(tempfile.TemporaryFile())
                     proc = stack.enter_context(tools.started(
                         [*source, *args], timeout=self._remaining(), what=what,
                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err))
-                    _widen(proc.stdin)
-                    writer = _Writer(proc, err, what)
+                    widen(proc.stdin)
+                    writer = Writer(proc, err, what)
                     stack.callback(writer.stop)  # before its process is killed and reaped
                     writers.append(writer)
                 done = 0
@@ -433,12 +409,12 @@ class _Job:
         with tempfile.TemporaryFile() as err, tools.started(
                 argv, timeout=self._remaining(), what=what, bufsize=0,
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=err) as proc:
-            _widen(proc.stdout)
+            widen(proc.stdout)
             left = group.samples
             while left > 0:
                 self._remaining()
                 chunk = np.empty(min(left, CHUNK_SAMPLES), dtype=np.float32)
-                got = _fill(proc.stdout, memoryview(chunk).cast("B"))
+                got = fill(proc.stdout, memoryview(chunk).cast("B"))
                 chunk[got // 4:] = 0.0  # ended short: silence to the planned length
                 left -= len(chunk)
                 yield chunk
@@ -447,108 +423,6 @@ class _Job:
             if proc.wait():
                 err.seek(0)
                 raise MediaError(f"{what} failed: {stderr_tail(err.read())}")
-
-
-def _fill(pipe: IO[bytes], buffer: memoryview) -> int:
-    """Read into all of ``buffer`` unless the pipe ends first; how many bytes came."""
-    got = 0
-    while got < len(buffer):
-        n = pipe.readinto(buffer[got:])
-        if not n:
-            break
-        got += n
-    return got
-
-
-def _widen(pipe: IO[bytes]) -> None:
-    """A pipe of 1 MB, not 64 kB: four times fewer wake-ups of each side per chunk."""
-    try:
-        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
-    except OSError:
-        pass  # over the system's limit for this user: the default size works, slower
-
-
-def _follow(procs: Sequence[subprocess.Popen], report: Callable[[float], None]) -> list[float]:
-    """Read ``-progress`` lines from every process until all close their stdout, or one
-    exits with an error (no use waiting for the others then); report the least audio
-    time reached. Returns each one's last ``out_time`` (s)."""
-    seconds = [0.0] * len(procs)
-    pending = [b""] * len(procs)
-    with selectors.DefaultSelector() as sel:
-        for i, proc in enumerate(procs):
-            sel.register(proc.stdout, selectors.EVENT_READ, i)
-        while sel.get_map():
-            for key, _ in sel.select():
-                i = key.data
-                chunk = os.read(key.fileobj.fileno(), 65536)
-                if not chunk:
-                    sel.unregister(key.fileobj)
-                    if procs[i].wait():
-                        return seconds
-                    continue
-                *lines, pending[i] = (pending[i] + chunk).split(b"\n")
-                for line in lines:
-                    if line.startswith(b"out_time_us=") and line[12:].strip().isdigit():
-                        seconds[i] = int(line[12:]) / 1e6
-                report(min(seconds))
-    return seconds
-
-
-_SUMMARY = re.compile(r"\[ebur128@(\w+) @ [^\]]*\] Summary:(.*?)(?=^\[|\Z)", re.S | re.M)
-_VALUE = r"{}:\s+(-?[\d.]+|-inf)"
-
-
-def _summaries(stderr: str) -> dict[str, Loudness]:
-    """The loudness each named ebur128 meter printed when it closed."""
-    found = {}
-    for name, body in _SUMMARY.findall(stderr):
-        lufs = re.search(_VALUE.format("I"), body)
-        peak = re.search(_VALUE.format("Peak"), body)
-        if lufs:  # a peak only where the meter was asked for one
-            found[name] = Loudness(float(lufs.group(1)),
-                                   float(peak.group(1)) if peak else -math.inf)
-    if not found:
-        raise MediaError("the episode's loudness could not be measured: "
-                         f"{stderr_tail(stderr.encode())}")
-    return found
-
-
-def next_gain(tried: Sequence[tuple[float, float]], target: float = TARGET_LUFS) -> float:
-    """The gain to try next, from ``(gain, loudness)`` pairs already measured.
-
-    With the limiter acting, loudness is not gain plus a constant: a louder gain pushes
-    more of the peaks into it (a click track's loudness barely moves until its clicks
-    are flattened, then climbs dB for dB). So: between the closest pair on either side
-    of the target when there is one; else along the line through the two closest (at a
-    slope of at least 0.2), by at most ``MAX_STEP_DB`` past them.
-
-    >>> next_gain([(6.0, -17.0)])
-    7.0
-    >>> next_gain([(7.2, -28.5), (10.2, -27.4)])
-    20.2
-    >>> next_gain([(10.2, -27.4), (20.2, -19.0), (30.0, -11.6)])
-    24.17
-    """
-    below = [p for p in tried if p[1] < target]
-    above = [p for p in tried if p[1] >= target]
-    if below and above:
-        (g0, f0), (g1, f1) = max(below, key=lambda p: p[1]), min(above, key=lambda p: p[1])
-        return round(g0 + (g1 - g0) * (target - f0) / (f1 - f0), 2) if f1 != f0 else g0
-    near = sorted(tried, key=lambda p: abs(p[1] - target))[:2]
-    (g0, f0) = near[0]
-    slope = 1.0
-    if len(near) == 2 and near[1][0] != g0:
-        slope = min(1.0, max(0.2, (f0 - near[1][1]) / (g0 - near[1][0])))
-    step = max(-MAX_STEP_DB, min(MAX_STEP_DB, (target - f0) / slope))
-    return round(min(g0 + step, MAX_GAIN_DB), 2)
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
-
-
-def _limiter(ceiling_dbfs: float) -> str:
-    return LIMITER.format(limit=10 ** (ceiling_dbfs / 20))
 
 
 def _metered(meter: str) -> list[str]:
@@ -567,61 +441,3 @@ class _Group:
     fade_in: int  # samples crossfaded with the group before (its held tail)
     hold: int  # samples held back at the end to crossfade into the next group
 
-
-class _Writer:
-    """Feeds one process's stdin from a thread, through a short queue, so that each
-    process fed the same chunks runs at its own pace (on its own core) and a slow one
-    holds back the rest only once its queue is full."""
-
-    def __init__(self, proc: subprocess.Popen, err: IO[bytes], what: str):
-        self.proc, self.err, self.what = proc, err, what
-        self.queue: queue.Queue[np.ndarray | None] = queue.Queue(maxsize=QUEUED_CHUNKS)
-        self.broken = self.stopped = False
-        self.thread = threading.Thread(target=self._run, daemon=True)
-        self.thread.start()
-
-    def _run(self) -> None:
-        try:
-            while (chunk := self.queue.get()) is not None:
-                if self.stopped:
-                    return
-                if not self.broken:
-                    try:
-                        self.proc.stdin.write(memoryview(chunk).cast("B"))
-                    except OSError:  # it stopped early: its status and stderr say why
-                        self.broken = True  # and the queue is drained, not left full
-        finally:
-            try:
-                self.proc.stdin.close()
-            except OSError:
-                self.broken = True
-
-    def put(self, chunk: np.ndarray) -> None:
-        if self.broken:
-            self._fail()
-        self.queue.put(chunk)
-
-    def finish(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-
-    def stop(self) -> None:
-        """On the way out after a failure: never blocks (the process is killed next,
-        which ends a write in progress)."""
-        self.stopped = True
-        try:
-            self.queue.put_nowait(None)
-        except queue.Full:
-            pass
-
-    def result(self) -> str:
-        code = self.proc.wait()
-        if code or self.broken:
-            self._fail()
-        self.err.seek(0)
-        return self.err.read().decode(errors="replace")
-
-    def _fail(self) -> None:
-        self.proc.wait()
-        self.err.seek(0)
-        raise MediaError(f"{self.what} failed: {stderr_tail(self.err.read())}")

@@ -20,6 +20,7 @@ from mutagen.oggopus import OggOpus
 from diaryroom.asr import FasterWhisperTranscriber, model_path
 from diaryroom.errors import MediaError
 from diaryroom.media import tools
+from podcast.studio import loudness as loudness_module
 from podcast.studio import render as render_module
 from podcast.studio import tags as tags_module
 from podcast.studio.peaks import compute_peaks
@@ -419,7 +420,7 @@ def test_past_its_time_limit_the_render_is_killed_and_leaves_nothing(tmp_path):
 
 
 def test_doctests():
-    for module in (render_module, tags_module):
+    for module in (loudness_module, tags_module):
         result = doctest.testmod(module)
         assert result.attempted and not result.failed, module.__name__
 
