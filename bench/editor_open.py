@@ -7,7 +7,7 @@ waveform is drawn from peaks the server computed once. This serves the app on lo
 (SQLite, local encrypted storage, a threaded WSGI server as the browser tests use), makes
 one approved entry of ``--minutes`` of speech (a real lecture looped, as the pipeline
 leaves an entry: redacted MP3 and ~150 words a minute), puts it into an episode as a
-co-host, then in headless Chromium clicks the part's "Edit" and times until the
+co-host, then in headless Chromium clicks the part in the list of parts and times until the
 waveform is drawn and every word is listed:
 
 - ``first open``: the first time anyone opens the part, after the job the studio queues
