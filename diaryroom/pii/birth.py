@@ -7,6 +7,13 @@ went to court"), and they matter to the story. Next to a birth cue the same date
 identifies the person.
 A year alone after a cue ("born in 1985") is not redacted either: it is far less
 identifying, and four-digit years are kept everywhere else.
+
+Except after a *form's* cue ("date of birth", "d.o.b.", "birth date"): what follows it
+is a whole date, so when Whisper garbles the day and month into words and only the
+year comes out clearly ("date of birth, I've made 1999" for "date of birth 5 May
+1999"), everything from the cue to the year is the date of birth. Whisper garbles the
+cue too ("made on birth"), so "of birth" and "on birth" count ("on birth control" does
+not).
 """
 from __future__ import annotations
 
@@ -46,6 +53,14 @@ _DATE = (rf"(?:{_NUMERIC}|{_SPOKEN_NUMERIC}"
 _CUE = (r"(?:born|date\s+of\s+birth|birth\s+date|birthday|b-?day|d\.?\s?o\.?\s?b\.?)"
         r"[\s,:;.\-]*(?:(?:is|was|it's|its|it\s+is|on|in|of|the|'s|’s)[\s,:]+){0,3}")
 _BIRTH = re.compile(rf"\b{_CUE}(?P<date>{_DATE})(?![\w])", re.IGNORECASE)
+_FORM_CUE = (r"(?:(?:of|on)\s+birth(?!\s+control)|birth\s+date|d\.?\s?o\.?\s?b\.?)"
+             r"[\s,:;.\-]*")
+_FULL_YEAR = (rf"(?:(?:19|20)\d\d|nineteen[\s-]+(?:{UNDER_100_RE})"
+              rf"|two\s+thousand(?:\s+and)?(?:\s+{UNDER_100_RE})?)")
+GARBLED_WORDS = 4  # the most words Whisper made of a day and month before the year
+_REMNANT = re.compile(
+    rf"\b{_FORM_CUE}(?P<date>(?:[\w'’]+[\s,]+){{0,{GARBLED_WORDS}}}?{_FULL_YEAR})(?![\w])",
+    re.IGNORECASE)
 
 
 def find_dates_of_birth(text: str) -> list[Span]:
@@ -56,6 +71,13 @@ def find_dates_of_birth(text: str) -> list[Span]:
     ['twelfth of march nineteen eighty five']
     >>> find_dates_of_birth("I was born in 1985 and moved on 12/03/2020")
     []
+    >>> t = "made on birth, I've made 1999 post code"
+    >>> [t[s.start:s.end] for s in find_dates_of_birth(t)]
+    ["I've made 1999"]
     """
-    return [Span(m.start("date"), m.end("date"), "DATE_OF_BIRTH", SCORE)
-            for m in _BIRTH.finditer(text)]
+    spans = [Span(m.start("date"), m.end("date"), "DATE_OF_BIRTH", SCORE)
+             for m in _BIRTH.finditer(text)]
+    spans += [Span(m.start("date"), m.end("date"), "DATE_OF_BIRTH", SCORE)
+              for m in _REMNANT.finditer(text)
+              if not any(s.start < m.end("date") and m.start("date") < s.end for s in spans)]
+    return sorted(spans, key=lambda s: s.start)

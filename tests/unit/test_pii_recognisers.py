@@ -223,6 +223,12 @@ def test_not_addresses(text: str) -> None:
     ("dob the 21st of the 11th 1990", "21st of the 11th 1990"),
     # Whisper (base, hibari's voice) wrote the speaker's pause as a comma.
     ("Date of Birth 5, May 1999 postcode", "5, May 1999"),
+    # After a form's cue, a day and month Whisper garbled (espeak-ng, base) are taken
+    # with the year, and so is the cue it garbled.
+    ("made on birth, I've made 1999 post code", "I've made 1999"),
+    ("date of birth is fit of me nineteen ninety nine", "is fit of me nineteen "
+     "ninety nine"),
+    ("d o b 1987 thanks", "1987"),
 ])
 def test_dates_of_birth(text: str, expected: str) -> None:
     assert found(text, find_dates_of_birth(text)) == [(expected, "DATE_OF_BIRTH")]
@@ -236,6 +242,9 @@ def test_dates_of_birth(text: str, expected: str) -> None:
     "my birthday is in march",
     "nine nine ninety three",  # the numeric form needs a birth cue too
     "born in twenty twelve",
+    "they put me on birth control in 2010",
+    "date of birth? I don't know what they wrote down in 1999 or after",  # too far
+    "my place of birth was Leeds",
 ])
 def test_not_dates_of_birth(text: str) -> None:
     assert find_dates_of_birth(text) == []
