@@ -94,7 +94,6 @@ def load_samples(src: Path, *, sample_rate: int = WORK_RATE, disguise: bool,
     return np.frombuffer(raw, dtype="<f4")
 
 
-
 def decode_rendered(path: Path, *, sample_rate: int) -> np.ndarray:
     """The MP3 or Opus that ``render_shareable`` has just written here, as mono float32
     samples at ``sample_rate``: what a listener's player will decode.
@@ -116,6 +115,7 @@ def decode_rendered(path: Path, *, sample_rate: int) -> np.ndarray:
     except (av.error.FFmpegError, OSError, ValueError) as e:
         raise MediaError(f"could not decode the rendered audio: {e.__class__.__name__}") from e
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+
 
 def _db(value: float) -> float | None:
     return round(20 * math.log10(value), 2) if value > 0 else None

@@ -20,9 +20,10 @@ from diaryroom.domain import status as st
 from diaryroom.errors import NotFound
 from diaryroom.extensions import db
 from diaryroom.models import Entry, utcnow
+from diaryroom.storage import NoSuchObject
 
 from . import sources as src
-from .models import Episode, EpisodeRender, Segment
+from .models import CohostRecording, Episode, EpisodeRender, Segment
 from .peaks import compute_peaks
 
 # name -> MIME type of what a render makes
@@ -97,13 +98,18 @@ SEGMENT_PEAKS = "segment_peaks"
 def segment_peaks(segment: Segment) -> dict[str, Any]:
     """The waveform of a segment's source, computed once and kept (encrypted) beside it:
     a long episode opens in the editor without decoding its audio again."""
-    key = src.peaks_key(segment)
-    private = get_private_storage()
-    if private.exists(key):  # not a failed open: a miss is expected, not worth a warning
-        with private.open(key) as fh:
+    try:  # one storage call on the usual path: the job has nearly always run
+        with get_private_storage().open(src.peaks_key(segment)) as fh:
             return json.load(fh)
+    except NoSuchObject:
+        return _compute_peaks(segment)
+
+
+def _compute_peaks(segment: Segment) -> dict[str, Any]:
     if segment.kind == src.ENTRY and src.segment_problem(segment) == "withdrawn":
         raise NotFound("This part's audio was deleted.")
+    key = src.peaks_key(segment)
+    private = get_private_storage()
     with workdir.work_folder(src.work_root()) as work:
         peaks = compute_peaks(src.segment_audio_path(segment, work))
     private.put(key, io.BytesIO(json.dumps(peaks).encode()))
@@ -125,15 +131,23 @@ def queue_peaks(segment: Segment) -> None:
 @jobs.handler(SEGMENT_PEAKS)
 def peaks_job(ctx: jobs.JobContext, segment_id: int | None) -> None:
     segment = db.session.get(Segment, segment_id)
-    if segment is None or src.segment_problem(segment) \
-            or src.segment_source(segment).duration is None:
-        # Removed, withdrawn or changed since, or a recording still being processed: the
-        # editor computes them when it opens the part, if it ever does.
+    if segment is None or src.segment_problem(segment) or _unready_recording(segment) \
+            or get_private_storage().exists(src.peaks_key(segment)):
+        # Removed, withdrawn or changed since, a recording still being processed (the
+        # editor computes them when it opens the part, if it ever does), or already there
+        # (another part of the same source, or a refresh back to a revision seen before).
         return
     try:
-        segment_peaks(segment)
+        _compute_peaks(segment)
     except NotFound:
         return  # withdrawn while it decoded: nothing is kept
+
+
+def _unready_recording(segment: Segment) -> bool:
+    if segment.kind != src.RECORDING:
+        return False
+    rec = db.session.get(CohostRecording, segment.recording_id)
+    return rec is None or not src.recording_ready(rec)
 
 
 def delete_entry_peaks(entry: Entry, *, keep: int | None = None) -> None:

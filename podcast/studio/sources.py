@@ -145,11 +145,16 @@ def source_of(kind: str, *, entry_id: int | None = None, revision: int | None = 
         rec = db.session.get(CohostRecording, recording_id)
         if rec is None:
             return Source(kind)
-        ready = rec.status != "processing" and rec.duration is not None
+        ready = recording_ready(rec)
         return Source(kind, _words(recording_words(rec)) if ready else [],
                       rec.duration if ready else None, list(rec.findings or []), rec.status)
     track = db.session.get(MusicTrack, music_id)
     return Source(kind, [], track.duration if track else None)
+
+
+def recording_ready(rec: CohostRecording) -> bool:
+    """Transcribed (or sent to the team) and measured: its audio can be used."""
+    return rec.status != "processing" and rec.duration is not None
 
 
 def segment_source(segment: Segment) -> Source:
