@@ -7,7 +7,8 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from .asr import Transcriber, build_transcriber
-from .crypto import EncryptedStorage, load_key
+from .crypto import load_key
+from .encrypted_storage import EncryptedStorage
 from .storage import Storage, storage_from_config
 
 STORAGE = "diaryroom.storage"

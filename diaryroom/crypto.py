@@ -27,6 +27,9 @@ earlier, genuine chunks before it can learn that a later part was removed. Only 
 reaches EOF without :class:`DecryptionError` proves the whole object intact; on an error,
 discard what was read.
 
+The storage adapter over this format, with random access to one object's chunks, is
+``diaryroom.encrypted_storage``.
+
 Short secrets kept in the database (receipt codes and the like) use :func:`seal` and
 :func:`unseal`: AES-256-GCM with a random nonce under a subkey derived for that purpose, with
 a caller-chosen ``context`` as associated data so a token cannot be moved between uses.
@@ -48,7 +51,6 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from .errors import ConfigError, StorageError
-from .storage import HashingReader, Storage, StoredObject
 
 ENV_VAR = "DIARYROOM_ENCRYPTION_KEY"
 KEY_FILE = "encryption_key"
@@ -134,7 +136,7 @@ def load_key(config_value: str | None, data_dir: str | Path) -> bytes:
     return key
 
 
-def _check_key(key: bytes) -> bytes:
+def check_key(key: bytes) -> bytes:
     if not isinstance(key, bytes | bytearray) or len(key) != KEY_BYTES:
         raise ValueError(f"an encryption key is {KEY_BYTES} bytes (use load_key)")
     return bytes(key)
@@ -142,24 +144,24 @@ def _check_key(key: bytes) -> bytes:
 
 def _hkdf(key: bytes, *, length: int, salt: bytes | None, info: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(
-        _check_key(key))
+        check_key(key))
 
 
 # ---------------------------------------------------------------------------------------
 # streams
 
 
-def _file_cipher(key: bytes, header: bytes, context: bytes) -> tuple[AESGCM, bytes]:
+def file_cipher(key: bytes, header: bytes, context: bytes) -> tuple[AESGCM, bytes]:
     material = _hkdf(key, length=KEY_BYTES + 8, salt=header[8:HEADER_LEN],
                      info=_STREAM_INFO + bytes(context))
     return AESGCM(material[:KEY_BYTES]), material[KEY_BYTES:]
 
 
-def _nonce(prefix: bytes, index: int) -> bytes:
+def chunk_nonce(prefix: bytes, index: int) -> bytes:
     return prefix + index.to_bytes(4, "big")
 
 
-def _aad(header: bytes, index: int, final: bool) -> bytes:
+def chunk_aad(header: bytes, index: int, final: bool) -> bytes:
     return header + index.to_bytes(4, "big") + (b"\x01" if final else b"\x00")
 
 
@@ -186,7 +188,7 @@ def _encrypt_chunks(key: bytes, src: BinaryIO, chunk_size: int, context: bytes
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}")
     header = MAGIC + chunk_size.to_bytes(4, "big") + os.urandom(SALT_BYTES)
-    aead, prefix = _file_cipher(key, header, context)
+    aead, prefix = file_cipher(key, header, context)
     yield header
     current = _read_exact(src, chunk_size)
     index = 0
@@ -194,7 +196,7 @@ def _encrypt_chunks(key: bytes, src: BinaryIO, chunk_size: int, context: bytes
         # Read one chunk ahead: the last chunk is marked final, even when it is full.
         following = _read_exact(src, chunk_size) if len(current) == chunk_size else b""
         final = not following
-        yield aead.encrypt(_nonce(prefix, index), current, _aad(header, index, final))
+        yield aead.encrypt(chunk_nonce(prefix, index), current, chunk_aad(header, index, final))
         if final:
             return
         current, index = following, index + 1
@@ -210,7 +212,7 @@ def _decrypt_chunks(key: bytes, src: BinaryIO, context: bytes) -> Iterator[bytes
     chunk_size = int.from_bytes(header[4:8], "big")
     if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
         raise DecryptionError(f"encrypted object has an impossible chunk size {chunk_size}")
-    aead, prefix = _file_cipher(key, header, context)
+    aead, prefix = file_cipher(key, header, context)
     sealed_size = chunk_size + TAG_BYTES
     current = _read_exact(src, sealed_size)
     index = 0
@@ -220,7 +222,8 @@ def _decrypt_chunks(key: bytes, src: BinaryIO, context: bytes) -> Iterator[bytes
         following = _read_exact(src, sealed_size) if len(current) == sealed_size else b""
         final = not following
         try:
-            plain = aead.decrypt(_nonce(prefix, index), current, _aad(header, index, final))
+            plain = aead.decrypt(chunk_nonce(prefix, index), current,
+                                 chunk_aad(header, index, final))
         except InvalidTag:
             raise DecryptionError(
                 f"could not decrypt chunk {index}: wrong key, or the object was altered, "
@@ -236,13 +239,13 @@ def _decrypt_chunks(key: bytes, src: BinaryIO, context: bytes) -> Iterator[bytes
 def encrypt_stream(key: bytes, src: BinaryIO, dst: BinaryIO, *,
                    chunk_size: int = CHUNK_SIZE, context: bytes = b"") -> None:
     """Encrypt ``src`` (read to EOF) into ``dst`` in DRE1 format, in bounded memory."""
-    for piece in _encrypt_chunks(_check_key(key), src, chunk_size, context):
+    for piece in _encrypt_chunks(check_key(key), src, chunk_size, context):
         dst.write(piece)
 
 
 def decrypt_stream(key: bytes, src: BinaryIO, dst: BinaryIO, *, context: bytes = b"") -> None:
     """Decrypt DRE1 ``src`` into ``dst``; on DecryptionError discard what was written."""
-    for piece in _decrypt_chunks(_check_key(key), src, context):
+    for piece in _decrypt_chunks(check_key(key), src, context):
         dst.write(piece)
 
 
@@ -322,7 +325,7 @@ class EncryptingReader(_ChunkReader):
 
     def __init__(self, key: bytes, src: BinaryIO, *, chunk_size: int = CHUNK_SIZE,
                  context: bytes = b""):
-        key = _check_key(key)
+        key = check_key(key)
         if not 1 <= chunk_size <= MAX_CHUNK_SIZE:
             raise ValueError(f"chunk_size must be between 1 and {MAX_CHUNK_SIZE}")
         super().__init__(_encrypt_chunks(key, src, chunk_size, context))
@@ -337,7 +340,7 @@ class DecryptingReader(_ChunkReader):
     """
 
     def __init__(self, key: bytes, src: BinaryIO, *, context: bytes = b""):
-        key = _check_key(key)
+        key = check_key(key)
         self._src = src
         super().__init__(_decrypt_chunks(key, src, context))
         try:
@@ -355,146 +358,6 @@ class DecryptingReader(_ChunkReader):
                 close = getattr(getattr(self, "_src", None), "close", None)
                 if close is not None:
                     close()
-
-
-# ---------------------------------------------------------------------------------------
-# ranged reads
-
-
-def _plain_size(sealed_size: int, chunk_size: int) -> int:
-    """The plaintext length of a DRE1 object of ``sealed_size`` bytes (header included).
-
-    >>> _plain_size(HEADER_LEN + 16, 4)        # an empty file: one empty final chunk
-    0
-    >>> _plain_size(HEADER_LEN + 2 * 20, 4)    # two full chunks, the second final
-    8
-    >>> _plain_size(HEADER_LEN + 20 + 17, 4)   # a full chunk and one byte
-    5
-    """
-    body = sealed_size - HEADER_LEN
-    full, rest = divmod(body, chunk_size + TAG_BYTES)
-    if body < TAG_BYTES or (rest and rest < TAG_BYTES) or (rest == TAG_BYTES and full):
-        # An empty final chunk only ever follows nothing: the writer reads one ahead.
-        raise DecryptionError("encrypted object has an impossible length")
-    return full * chunk_size + (rest - TAG_BYTES if rest else 0)
-
-
-class EncryptedRange:
-    """Random access to one DRE1 object: each read fetches and decrypts only the chunks
-    its bytes lie in (a Range request for the end of an hour of audio reads 64 KiB,
-    not the hour). Every chunk read is authenticated as in a whole read; the final flag
-    comes from the plaintext size, so a size that is not the object's fails too."""
-
-    def __init__(self, key: bytes, inner: Storage, storage_key: str, context: bytes, *,
-                 size: int | None = None):
-        self._inner, self._storage_key = inner, storage_key
-        header = inner.read_at(storage_key, 0, HEADER_LEN)
-        if len(header) < HEADER_LEN or header[:len(MAGIC)] != MAGIC:
-            raise DecryptionError("not an encrypted object (no DRE1 header)")
-        self.chunk_size = int.from_bytes(header[4:8], "big")
-        if not 1 <= self.chunk_size <= MAX_CHUNK_SIZE:
-            raise DecryptionError(
-                f"encrypted object has an impossible chunk size {self.chunk_size}")
-        self._header = header
-        self._aead, self._prefix = _file_cipher(key, header, context)
-        if size is None:
-            size = _plain_size(inner.size(storage_key), self.chunk_size)
-        if size < 0:
-            raise ValueError("size must not be negative")
-        self.size = size
-        self._chunks = max(1, -(-size // self.chunk_size))  # an empty file has one
-
-    def _offset(self, index: int) -> int:
-        return HEADER_LEN + index * (self.chunk_size + TAG_BYTES)
-
-    def read_at(self, offset: int, length: int) -> bytes:
-        """Plaintext bytes ``offset`` .. ``offset + length`` (fewer at the end)."""
-        if offset < 0 or length < 0:
-            raise ValueError("offset and length must not be negative")
-        end = min(offset + length, self.size)
-        if offset >= end:
-            return b""
-        first, last = offset // self.chunk_size, (end - 1) // self.chunk_size
-        last_plain = min(self.chunk_size, self.size - last * self.chunk_size)
-        want = self._offset(last) + last_plain + TAG_BYTES - self._offset(first)
-        sealed = self._inner.read_at(self._storage_key, self._offset(first), want)
-        if len(sealed) != want:
-            raise DecryptionError("could not decrypt: the object is shorter than its size")
-        step, parts = self.chunk_size + TAG_BYTES, []
-        for n, index in enumerate(range(first, last + 1)):
-            piece = sealed[n * step:(n + 1) * step]
-            final = index == self._chunks - 1
-            try:
-                parts.append(self._aead.decrypt(_nonce(self._prefix, index), piece,
-                                                _aad(self._header, index, final)))
-            except InvalidTag:
-                raise DecryptionError(
-                    f"could not decrypt chunk {index}: wrong key or size, or the object "
-                    "was altered") from None
-        plain = b"".join(parts)
-        start = offset - first * self.chunk_size
-        return plain[start:start + end - offset]
-
-
-# ---------------------------------------------------------------------------------------
-# storage
-
-
-class EncryptedStorage(Storage):
-    """Wraps a Storage so every object is stored encrypted and read back decrypted.
-
-    ``put`` reports the size and sha256 of the PLAINTEXT (what callers recorded before).
-    With ``bind_keys`` (the default) each object's storage key is mixed into its subkey,
-    so an object copied or renamed under another key behind the app's back will not
-    decrypt; moving objects between buckets or prefixes is fine (the logical key is used).
-    There is deliberately no signed URL: originals never leave by link.
-    """
-
-    def __init__(self, storage: Storage, key: bytes, *, bind_keys: bool = True,
-                 chunk_size: int = CHUNK_SIZE):
-        self.inner = storage
-        self._key = _check_key(key)
-        self._bind_keys = bind_keys
-        self._chunk_size = chunk_size
-
-    def _context(self, key: str) -> bytes:
-        return key.encode("utf-8") if self._bind_keys else b""
-
-    def put(self, key: str, fileobj: BinaryIO) -> StoredObject:
-        plain = HashingReader(fileobj)
-        with EncryptingReader(self._key, plain, chunk_size=self._chunk_size,
-                              context=self._context(key)) as cipher:
-            stored = self.inner.put(key, cipher)  # type: ignore[arg-type]
-        return StoredObject(stored.key, plain.size, plain.sha256)
-
-    def open(self, key: str) -> BinaryIO:
-        return DecryptingReader(  # type: ignore[return-value]
-            self._key, self.inner.open(key), context=self._context(key))
-
-    def delete(self, key: str) -> None:
-        self.inner.delete(key)
-
-    def exists(self, key: str) -> bool:
-        return self.inner.exists(key)
-
-    def signed_url(self, key: str, *, expires_in: int = 300) -> str:
-        raise StorageError("encrypted objects are never served by URL")
-
-    def ranged(self, key: str, *, size: int | None = None) -> EncryptedRange:
-        """Random access to the plaintext of ``key``. Pass its plaintext ``size`` where
-        it is recorded (``render.mp3_size``) to save asking storage for the length."""
-        return EncryptedRange(self._key, self.inner, key, self._context(key), size=size)
-
-    def size(self, key: str) -> int:
-        """The plaintext length, from the stored length (the header names the chunk size)."""
-        return self.ranged(key).size
-
-    def read_at(self, key: str, offset: int, length: int, *, size: int | None = None
-                ) -> bytes:
-        return self.ranged(key, size=size).read_at(offset, length)
-
-    def check(self) -> None:
-        self.inner.check()
 
 
 # ---------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ from diaryroom.adapters import get_private_storage, get_transcriber
 from diaryroom.anonymise import check_transcript, decode_speech, find_redactions, is_speech
 from diaryroom.asr import Transcript
 from diaryroom.auth.principal import Principal
-from diaryroom.crypto import EncryptedStorage
 from diaryroom.domain.redaction import PlanError
+from diaryroom.encrypted_storage import EncryptedStorage
 from diaryroom.errors import (
     Conflict,
     InvalidInput,

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from diaryroom.crypto import HEADER_LEN, DecryptionError, EncryptedStorage, load_key
+from diaryroom.crypto import HEADER_LEN, DecryptionError, load_key
+from diaryroom.encrypted_storage import EncryptedStorage
 from diaryroom.errors import ComponentUnavailable, StorageError
 from diaryroom.storage import LocalStorage, NoSuchObject, S3Storage, Storage, build_storage
 from tests.integration.conftest import admin_client

@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from diaryroom.crypto import CHUNK_SIZE, HEADER_LEN, TAG_BYTES, DecryptionError, EncryptedStorage
+from diaryroom.crypto import CHUNK_SIZE, HEADER_LEN, TAG_BYTES, DecryptionError
+from diaryroom.encrypted_storage import EncryptedStorage
 from diaryroom.storage import NoSuchObject, Storage
 from tests.integration.conftest import admin_client
 from tests.integration.test_encrypted_storage import BUCKET, make_local, make_s3
