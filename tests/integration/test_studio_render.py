@@ -63,6 +63,13 @@ def withdraw(app, world, entry_id: int) -> None:
         intake.withdraw(db.session.get(Entry, entry_id), actor="staff:1")
 
 
+def peaks_key_of(app, segment_id: int) -> str:
+    with app.app_context(), tenancy.unscoped():
+        from podcast.studio.models import Segment
+        from podcast.studio.sources import peaks_key
+        return peaks_key(db.session.get(Segment, segment_id))
+
+
 # -- rendering -----------------------------------------------------------------------------
 
 def test_a_render_makes_its_files_and_becomes_the_current_render(app, studio, entry):
@@ -149,10 +156,7 @@ def test_the_editor_gets_the_redacted_audio_with_ranges_and_cached_peaks(app, st
     part = studio.client.get(segment["audio_url"], headers={"Range": "bytes=10-19"})
     assert part.status_code == 206 and part.data == audio.data[10:20]
 
-    with app.app_context(), tenancy.unscoped():
-        from podcast.studio.models import Segment
-        from podcast.studio.sources import peaks_key
-        key = peaks_key(db.session.get(Segment, segment["id"]))
+    key = peaks_key_of(app, segment["id"])
     assert not exists(app, key)
     peaks = studio.client.get(segment["peaks_url"])
     assert peaks.status_code == 200
@@ -161,12 +165,6 @@ def test_the_editor_gets_the_redacted_audio_with_ranges_and_cached_peaks(app, st
     assert studio.client.get(segment["peaks_url"]).json == peaks.json
 
 
-
-def peaks_key_of(app, segment_id: int) -> str:
-    with app.app_context(), tenancy.unscoped():
-        from podcast.studio.models import Segment
-        from podcast.studio.sources import peaks_key
-        return peaks_key(db.session.get(Segment, segment_id))
 
 
 def test_peaks_are_ready_before_a_part_is_first_opened(app, studio, entry, world):
@@ -224,10 +222,7 @@ def test_a_withdrawal_deletes_every_render_holding_the_entry_and_marks_its_part(
     assert problem["segment_id"] == holding["segments"][1]["id"]
     assert problem["problem"] == "withdrawn" and "Part 2" in problem["message"]
     assert state["segments"][1]["audio_url"] is None
-    with app.app_context(), tenancy.unscoped():
-        from podcast.studio.models import Segment
-        from podcast.studio.sources import peaks_key
-        assert not exists(app, peaks_key(db.session.get(Segment, holding["segments"][1]["id"])))
+    assert not exists(app, peaks_key_of(app, holding["segments"][1]["id"]))
 
     kept = studio.state(other["id"])
     assert kept["current"] == untouched and kept["problems"] == []
